@@ -1,0 +1,370 @@
+"""The facades: :class:`Client` (blocking) and :class:`AsyncClient` (asyncio, trio via anyio).
+
+Both are thin: they validate through :mod:`alisms._operations`, sign and
+parse through :class:`alisms._core.Core`, and send through
+:mod:`alisms._transport`. They share their constructor through
+:class:`_Settings` and differ only in how they wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self, TypeVar
+
+import httpx
+
+from alisms import _core, _operations, _transport
+from alisms._config import Endpoint, resolve_endpoint, resolve_timeout
+from alisms._credentials import (
+    CredentialsProvider,
+    EnvironmentCredentials,
+    StaticCredentials,
+)
+from alisms._errors import ConfigurationError, CredentialsError
+from alisms._results import BatchSendResult, MessageType, SendResult
+from alisms.signing import check_algorithm
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    core: _core.Core
+    credentials: CredentialsProvider
+    timeout: httpx.Timeout
+    timeout_given: bool
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.core.endpoint
+
+    def request_timeout(self, owns_client: bool) -> _transport.Timeout:
+        # A client we created carries the timeout already; a client we were
+        # given keeps its own unless the caller asked for ours.
+        return self.timeout if (self.timeout_given or owns_client) else httpx.USE_CLIENT_DEFAULT
+
+
+def _settings(
+    *,
+    access_key_id: str | None,
+    access_key_secret: str | None,
+    security_token: str | None,
+    credentials: CredentialsProvider | None,
+    endpoint: str | None,
+    region: str | None,
+    signature_algorithm: str,
+    timeout: float | httpx.Timeout | None,
+    allow_insecure_http: bool,
+) -> _Settings:
+    if credentials is not None:
+        if access_key_id is not None or access_key_secret is not None or security_token:
+            raise CredentialsError("give credentials= or an AccessKey pair, not both")
+        if not isinstance(credentials, CredentialsProvider):
+            raise CredentialsError(
+                "credentials= needs get_credentials() and get_credentials_async() methods"
+            )
+        provider = credentials
+    elif access_key_id is not None or access_key_secret is not None:
+        if not access_key_id or not access_key_secret:
+            raise CredentialsError(
+                "give both access_key_id= and access_key_secret=, or neither to read "
+                "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+            )
+        provider = StaticCredentials(access_key_id, access_key_secret, security_token)
+    else:
+        if security_token is not None:
+            raise CredentialsError("security_token= needs access_key_id= and access_key_secret=")
+        provider = EnvironmentCredentials()
+    try:
+        algorithm = check_algorithm(signature_algorithm)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    core = _core.Core(
+        resolve_endpoint(endpoint, region, allow_insecure_http=allow_insecure_http), algorithm
+    )
+    return _Settings(core, provider, resolve_timeout(timeout), timeout is not None)
+
+
+class _Base:
+    _settings: _Settings
+
+    @property
+    def endpoint(self) -> str:
+        """The URL requests are sent to."""
+        return self._settings.endpoint.url
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(endpoint={self.endpoint!r}, "
+            f"signature_algorithm={self._settings.core.algorithm!r}, "
+            f"credentials={self._settings.credentials!r})"
+        )
+
+
+class Client(_Base):
+    """A blocking client for the international SMS API (dysmsapi 2018-05-01).
+
+    Credentials come from ``access_key_id``/``access_key_secret`` (and
+    ``security_token`` for STS), or from ``credentials``, a
+    :class:`~alisms.CredentialsProvider`; with neither, from the
+    ``ALIBABA_CLOUD_ACCESS_KEY_ID``, ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` and
+    ``ALIBABA_CLOUD_SECURITY_TOKEN`` environment variables.
+
+    ``endpoint`` is a host name or URL (default: ``$ALISMS_ENDPOINT``, else
+    ``https://dysmsapi.ap-southeast-1.aliyuncs.com``); plain ``http://`` is
+    allowed to loopback addresses, elsewhere only with
+    ``allow_insecure_http=True``. ``region`` picks the documented endpoint of
+    a region instead. ``timeout`` is seconds or an :class:`httpx.Timeout`
+    (default: 5 s to connect, 10 s for the rest). ``http_client`` is an
+    :class:`httpx.Client` to send through; it stays yours to close.
+
+    Use it as a context manager, or call :meth:`close`. One client is safe to
+    share between threads.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        credentials: CredentialsProvider | None = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+        signature_algorithm: str = "ACS3-HMAC-SHA256",
+        timeout: float | httpx.Timeout | None = None,
+        http_client: httpx.Client | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._settings = _settings(
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            security_token=security_token,
+            credentials=credentials,
+            endpoint=endpoint,
+            region=region,
+            signature_algorithm=signature_algorithm,
+            timeout=timeout,
+            allow_insecure_http=allow_insecure_http,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ConfigurationError("http_client= must be an httpx.Client (for Client)")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self._settings.timeout)
+        self._timeout = self._settings.request_timeout(self._owns_http)
+
+    def _call(self, operation: _operations.Operation[T]) -> T:
+        settings = self._settings
+        credentials = settings.credentials.get_credentials()
+        signed = settings.core.sign(
+            operation, credentials, date=_core.utc_now(), nonce=_core.new_nonce()
+        )
+        answer = _transport.send(self._http, settings.endpoint.url, signed, self._timeout)
+        return settings.core.parse(
+            operation, answer.status, answer.headers, answer.body, credentials
+        )
+
+    def send_message_to_globe(
+        self,
+        to: str,
+        message: str,
+        *,
+        from_: str | None = None,
+        type: MessageType | str | None = None,
+        task_id: str | None = None,
+        validity_period: int | None = None,
+        channel_id: str | None = None,
+    ) -> SendResult:
+        """Send ``message`` to one number outside the Chinese mainland.
+
+        ``to`` is the dialing code and number (a leading ``+`` or ``00`` is
+        removed). ``from_`` is the sender ID, ``type`` one of ``OTP``,
+        ``NOTIFY``, ``MKT``, ``task_id`` is echoed in delivery receipts and
+        ``validity_period`` is in seconds. Returns the accepted message's
+        :class:`~alisms.SendResult`; raises :class:`~alisms.ValidationError`
+        before sending for bad input and an :class:`~alisms.APIError` when
+        the service does not accept the message.
+        """
+        return self._call(
+            _operations.send_message_to_globe(
+                to,
+                message,
+                from_=from_,
+                type=type,
+                task_id=task_id,
+                validity_period=validity_period,
+                channel_id=channel_id,
+            )
+        )
+
+    def batch_send_message_to_globe(
+        self,
+        to: Sequence[str],
+        message: str | Sequence[str],
+        *,
+        from_: str | None = None,
+        type: MessageType | str | None = None,
+        task_id: str | None = None,
+        validity_period: int | None = None,
+        channel_id: str | None = None,
+    ) -> BatchSendResult:
+        """Send to 1 to 1,000 numbers in one call.
+
+        ``message`` is one text for every number, or a sequence with one text
+        per number. ``type`` is ``NOTIFY`` or ``MKT``. Numbers the service
+        refuses are listed in the result's ``failed``.
+        """
+        return self._call(
+            _operations.batch_send_message_to_globe(
+                to,
+                message,
+                from_=from_,
+                type=type,
+                task_id=task_id,
+                validity_period=validity_period,
+                channel_id=channel_id,
+            )
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connections, unless the ``http_client`` was passed in."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """The asynchronous twin of :class:`Client`: the same constructor and methods, awaitable.
+
+    ``http_client`` is an :class:`httpx.AsyncClient`. Use it as an async
+    context manager, or call :meth:`aclose`. One client is safe to share
+    between tasks of one event loop; it never blocks the loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        credentials: CredentialsProvider | None = None,
+        endpoint: str | None = None,
+        region: str | None = None,
+        signature_algorithm: str = "ACS3-HMAC-SHA256",
+        timeout: float | httpx.Timeout | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._settings = _settings(
+            access_key_id=access_key_id,
+            access_key_secret=access_key_secret,
+            security_token=security_token,
+            credentials=credentials,
+            endpoint=endpoint,
+            region=region,
+            signature_algorithm=signature_algorithm,
+            timeout=timeout,
+            allow_insecure_http=allow_insecure_http,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError("http_client= must be an httpx.AsyncClient (for AsyncClient)")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self._settings.timeout)
+        self._timeout = self._settings.request_timeout(self._owns_http)
+
+    async def _call(self, operation: _operations.Operation[T]) -> T:
+        settings = self._settings
+        credentials = await settings.credentials.get_credentials_async()
+        signed = settings.core.sign(
+            operation, credentials, date=_core.utc_now(), nonce=_core.new_nonce()
+        )
+        answer = await _transport.send_async(
+            self._http, settings.endpoint.url, signed, self._timeout
+        )
+        return settings.core.parse(
+            operation, answer.status, answer.headers, answer.body, credentials
+        )
+
+    async def send_message_to_globe(
+        self,
+        to: str,
+        message: str,
+        *,
+        from_: str | None = None,
+        type: MessageType | str | None = None,
+        task_id: str | None = None,
+        validity_period: int | None = None,
+        channel_id: str | None = None,
+    ) -> SendResult:
+        """Send ``message`` to one number outside the Chinese mainland.
+
+        See :meth:`Client.send_message_to_globe`.
+        """
+        return await self._call(
+            _operations.send_message_to_globe(
+                to,
+                message,
+                from_=from_,
+                type=type,
+                task_id=task_id,
+                validity_period=validity_period,
+                channel_id=channel_id,
+            )
+        )
+
+    async def batch_send_message_to_globe(
+        self,
+        to: Sequence[str],
+        message: str | Sequence[str],
+        *,
+        from_: str | None = None,
+        type: MessageType | str | None = None,
+        task_id: str | None = None,
+        validity_period: int | None = None,
+        channel_id: str | None = None,
+    ) -> BatchSendResult:
+        """Send to 1 to 1,000 numbers in one call.
+
+        See :meth:`Client.batch_send_message_to_globe`.
+        """
+        return await self._call(
+            _operations.batch_send_message_to_globe(
+                to,
+                message,
+                from_=from_,
+                type=type,
+                task_id=task_id,
+                validity_period=validity_period,
+                channel_id=channel_id,
+            )
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections, unless the ``http_client`` was passed in."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

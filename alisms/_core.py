@@ -1,0 +1,226 @@
+"""The I/O-free core shared by :class:`alisms.Client` and :class:`alisms.AsyncClient`.
+
+It turns an :class:`~alisms._operations.Operation` into a signed request, and
+an HTTP answer into a result or an :class:`~alisms.AlismsError`. It reads no
+clock and draws no randomness of its own: the facades pass the date and nonce.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+import httpx
+
+from alisms import signing
+from alisms._config import Endpoint
+from alisms._credentials import Credentials
+from alisms._errors import APIError, MalformedResponseError, error_class_for
+from alisms._operations import API_VERSION, BadField, Operation
+from alisms._version import __version__
+
+__all__ = [
+    "FORM_CONTENT_TYPE",
+    "USER_AGENT",
+    "Core",
+    "form_encode",
+    "new_nonce",
+    "scrub",
+    "utc_now",
+]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("alisms")
+
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+USER_AGENT: Final = (
+    f"alisms/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+)
+_EXCERPT: Final = 200
+_REDACTED: Final = "<redacted>"
+
+
+def utc_now() -> datetime:
+    """The current UTC time: the facades' clock, replaceable in tests."""
+    return datetime.now(UTC)
+
+
+def new_nonce() -> str:
+    """A fresh random nonce: 32 hex characters from the OS's CSPRNG."""
+    return secrets.token_hex(16)
+
+
+def form_encode(params: Mapping[str, str]) -> bytes:
+    """Encode ``params`` as an ``application/x-www-form-urlencoded`` body.
+
+    Names and values are percent-encoded with the signer's RFC 3986 rules
+    (space as ``%20``) and written in name order, so a body is reproducible.
+    """
+    enc = signing.percent_encode
+    return "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(params.items())).encode("ascii")
+
+
+def scrub(text: str, secrets_: Iterable[str]) -> str:
+    """Replace every known secret value in ``text`` with ``<redacted>``."""
+    for value in secrets_:
+        if value:
+            text = text.replace(value, _REDACTED)
+    return text
+
+
+@dataclass(frozen=True)
+class Core:
+    """What a client knows that is not I/O: where to send and how to sign."""
+
+    endpoint: Endpoint
+    algorithm: signing.Algorithm = signing.DEFAULT_ALGORITHM
+
+    def sign(
+        self,
+        operation: Operation[Any],
+        credentials: Credentials,
+        *,
+        date: datetime,
+        nonce: str,
+    ) -> signing.SignedRequest:
+        """Sign ``operation`` with ``credentials``; parameters go in a form body."""
+        signed = signing.sign_request(
+            access_key_id=credentials.access_key_id,
+            access_key_secret=credentials.access_key_secret,
+            security_token=credentials.security_token,
+            method="POST",
+            host=self.endpoint.host,
+            date=date,
+            nonce=nonce,
+            headers={
+                "x-acs-action": operation.action,
+                "x-acs-version": API_VERSION,
+                "accept": "application/json",
+                "user-agent": USER_AGENT,
+            },
+            body=form_encode(operation.params),
+            content_type=FORM_CONTENT_TYPE,
+            algorithm=self.algorithm,
+        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "signed %s: canonical request:\n%s\nstring to sign:\n%s",
+                operation.action,
+                signed.redacted_canonical_request(),
+                signed.string_to_sign,
+            )
+        return signed
+
+    def parse(
+        self,
+        operation: Operation[T],
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        credentials: Credentials,
+    ) -> T:
+        """Turn the answer to ``operation`` into its result, or raise.
+
+        Raises :class:`~alisms.APIError` (by family) for a gateway error or a
+        ``ResponseCode`` other than ``OK``, and
+        :class:`~alisms.MalformedResponseError` for a body that is not the
+        documented JSON. Known secrets are scrubbed from any server text.
+        """
+        known = credentials.secrets()
+        data = _decode(status, headers, body, known)
+        request_id = _text(data.get("RequestId"), known)
+        gateway_code = data.get("Code")
+        code = data.get("ResponseCode")
+        if isinstance(gateway_code, str) and gateway_code and not isinstance(code, str):
+            raise _gateway_error(status, gateway_code, data, request_id, known)
+        if isinstance(code, str) and code and code != "OK":
+            description = _text(data.get("ResponseDescription"), known) or "no description"
+            raise error_class_for(code, http_status=status, business=True)(
+                description, code=code, request_id=request_id, http_status=status
+            )
+        if code != "OK" or status >= 400:
+            raise MalformedResponseError(
+                f"{operation.action} answered HTTP {status} without an error code or "
+                "a ResponseCode",
+                http_status=status,
+                excerpt=_excerpt(body, known),
+                request_id=request_id,
+            )
+        try:
+            result = operation.parse(data, body)
+        except BadField as exc:
+            raise MalformedResponseError(
+                f"{operation.action} answered OK with a malformed field: {exc}",
+                http_status=status,
+                excerpt=_excerpt(body, known),
+                request_id=request_id,
+            ) from None
+        logger.debug("%s accepted, request id %s", operation.action, request_id)
+        return result
+
+
+def _text(value: object, known: tuple[str, ...]) -> str | None:
+    return scrub(value, known) if isinstance(value, str) else None
+
+
+def _excerpt(body: bytes, known: tuple[str, ...]) -> str:
+    return scrub(body[: _EXCERPT * 4].decode("utf-8", "replace"), known)[:_EXCERPT]
+
+
+def _decode(
+    status: int, headers: Mapping[str, str], body: bytes, known: tuple[str, ...]
+) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        return data
+    xml = _xml_error(body) if body.lstrip().startswith(b"<") else None
+    if xml is not None:
+        return xml
+    what = "an empty body" if not body else "a body that is not a JSON object"
+    raise MalformedResponseError(
+        f"the service answered HTTP {status} with {what}",
+        http_status=status,
+        excerpt=_excerpt(body, known),
+        request_id=headers.get("x-acs-request-id"),
+    )
+
+
+def _xml_error(body: bytes) -> dict[str, Any] | None:
+    """Read the gateway's XML error shape, ``<Error><Code>…</Code>…</Error>``."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314
+    except ElementTree.ParseError:
+        return None
+    if root.find("Code") is None:
+        return None
+    return {child.tag: (child.text or "") for child in root}
+
+
+def _gateway_error(
+    status: int,
+    code: str,
+    data: Mapping[str, Any],
+    request_id: str | None,
+    known: tuple[str, ...],
+) -> APIError:
+    message = _text(data.get("Message"), known) or "no message"
+    return error_class_for(code, http_status=status, business=False)(
+        message,
+        code=code,
+        request_id=request_id,
+        http_status=status,
+        host_id=_text(data.get("HostId"), known),
+        recommend=_text(data.get("Recommend"), known),
+    )

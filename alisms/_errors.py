@@ -1,0 +1,332 @@
+"""The exception tree: everything alisms raises derives from :class:`AlismsError`.
+
+::
+
+    AlismsError
+    ├── ValidationError (also ValueError)   bad input, refused before sending
+    ├── ConfigurationError (also ValueError)  bad client settings
+    │   └── CredentialsError                no or unusable credentials
+    ├── TransportError                      no usable HTTP exchange
+    ├── MalformedResponseError              the body is not the expected JSON
+    └── APIError                            the service refused the request
+        ├── AuthenticationError             signature, AccessKey, STS token, clock
+        ├── PermissionDeniedError           RAM policy, account state, risk control
+        ├── ThrottlingError                 flow control: slow down and retry later
+        ├── ServerError                     the service failed: retry later
+        ├── InvalidRequestError             the gateway refused a parameter
+        └── MessageRejectedError            a business ResponseCode other than OK
+
+Every :class:`APIError` carries the API's own ``code`` unchanged, its
+``message``, the ``request_id`` and the ``http_status``, and its text says what
+to do next.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "APIError",
+    "AlismsError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "CredentialsError",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "MessageRejectedError",
+    "PermissionDeniedError",
+    "ServerError",
+    "ThrottlingError",
+    "TransportError",
+    "ValidationError",
+    "error_class_for",
+]
+
+
+class AlismsError(Exception):
+    """The root of every error alisms raises.
+
+    ``code``, ``message``, ``request_id`` and ``http_status`` are ``None``
+    where they do not apply. ``str()`` gives the message followed by what to
+    do next.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.code:
+            parts.append(f"{self.code}: ")
+        parts.append(self.message)
+        details = []
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        if details:
+            parts.append(f" ({', '.join(details)})")
+        if self.hint:
+            parts.append(f". {self.hint}")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
+            f"request_id={self.request_id!r}, http_status={self.http_status!r})"
+        )
+
+
+class ValidationError(AlismsError, ValueError):
+    """An argument is invalid; nothing was sent.
+
+    ``field`` names the parameter (for example ``"to"`` or ``"from_"``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class ConfigurationError(AlismsError, ValueError):
+    """The client's settings are invalid (endpoint, region, algorithm, timeout)."""
+
+
+class CredentialsError(ConfigurationError):
+    """No credentials were found, or the ones found cannot be used."""
+
+
+class TransportError(AlismsError):
+    """No usable HTTP exchange took place (connection refused, DNS, TLS, timeout).
+
+    ``may_have_been_sent`` is ``False`` when the request surely never left
+    (the connection was never made) and ``True`` when it may have reached the
+    service, in which case the message may have been accepted and billed: do
+    not resend it blindly.
+    """
+
+    def __init__(self, message: str, *, may_have_been_sent: bool, hint: str | None = None) -> None:
+        self.may_have_been_sent = may_have_been_sent
+        super().__init__(message, hint=hint)
+
+
+class MalformedResponseError(AlismsError):
+    """The service answered, but not with the JSON the operation documents.
+
+    ``excerpt`` holds the start of the body. The outcome of a send that ends
+    here is unknown: the message may have been accepted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int,
+        excerpt: str,
+        request_id: str | None = None,
+    ) -> None:
+        self.excerpt = excerpt
+        super().__init__(
+            f"{message}; body starts {excerpt!r}",
+            http_status=http_status,
+            request_id=request_id,
+            hint="The outcome is unknown: check the message status before sending it again",
+        )
+
+
+class APIError(AlismsError):
+    """The service refused the request.
+
+    ``code`` is the API's own code (``Code`` from the gateway, or the business
+    ``ResponseCode``), unchanged; ``host_id`` and ``recommend`` are the
+    gateway's diagnostics when it sends them.
+    """
+
+    code: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        host_id: str | None = None,
+        recommend: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.host_id = host_id
+        self.recommend = recommend
+        super().__init__(
+            message,
+            code=code,
+            request_id=request_id,
+            http_status=http_status,
+            hint=hint if hint is not None else _hint_for(code, type(self)),
+        )
+
+
+class AuthenticationError(APIError):
+    """The credentials or the signature were refused (AccessKey, secret, STS token, clock)."""
+
+
+class PermissionDeniedError(APIError):
+    """The credentials are valid but not allowed to do this (RAM policy, account state)."""
+
+
+class ThrottlingError(APIError):
+    """The request was refused by flow control; it was not accepted. Slow down and retry."""
+
+
+class ServerError(APIError):
+    """The service failed or is unavailable; the request was not accepted. Retry later."""
+
+
+class InvalidRequestError(APIError):
+    """The gateway refused a parameter or the request's form (missing or invalid value)."""
+
+
+class MessageRejectedError(APIError):
+    """The operation answered with a business ``ResponseCode`` other than ``OK``.
+
+    For a send this means the message was not accepted (for example
+    ``MOBILE_NUMBER_ILLEGAL`` or ``INVALID_SENDERID``).
+    """
+
+
+_AUTH_PREFIXES: Final = (
+    "Signature",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
+    "InvalidSecurityToken",
+    "MissingSecurityToken",
+    "InvalidTimeStamp",
+    "InvalidSignatureMethod",
+    "Forbidden.AccessKeyDisabled",
+    "InvalidAccessKeySecret",
+)
+_PERMISSION_CODES: Final = frozenset(
+    {
+        "Forbidden",
+        "NoPermission",
+        "RAM_PERMISSION_DENY",
+        "isv.RAM_CHECK_FAILED",
+        "FORBIDDEN_ACTION",
+        "OUT_OF_SERVICE",
+        "ACCOUNT_NOT_EXISTS",
+        "ACCOUNT_ILLEGAL",
+        "PRODUCT_NOT_SUBSCRIBED",
+        "isv.PRODUCT_UN_SUBSCRIPT",
+        "isv.ACCOUNT_ABNORMAL",
+        "InvalidProtocol.NeedSsl",
+    }
+)
+_THROTTLING_CODES: Final = frozenset(
+    {
+        "QPS_LIMIT_CONTROL",
+        "BUSINESS_LIMIT_CONTROL_MINUTE",
+        "isv.BUSINESS_LIMIT_HOUR",
+        "isv.BUSINESS_LIMIT_DAY",
+        "BUSINESS_LIMIT_CONTROL_PHONE",
+    }
+)
+_SERVER_CODES: Final = frozenset(
+    {
+        "InternalError",
+        "UnknownError",
+        "ServiceUnavailable",
+        "SYSTEM_ERROR",
+        "isp.SYSTEM_ERROR",
+        "isp.UNKNOWN",
+        "isp.GATEWAY_ERROR",
+        "ONLINE_BILLING_FAILED",
+        "isv.BILLING_DEDUCTION_ERROR",
+        "DATA_NOT_EXIST",
+    }
+)
+
+
+def error_class_for(code: str, *, http_status: int | None, business: bool) -> type[APIError]:
+    """Return the :class:`APIError` subclass for an API ``code``.
+
+    ``business`` is true for a ``ResponseCode`` in an operation's body, false
+    for a gateway ``Code``. The family is decided by the code first (the same
+    code means the same thing wherever it appears) and by the HTTP status
+    only for gateway codes this table does not know.
+    """
+    if code.startswith(_AUTH_PREFIXES):
+        return AuthenticationError
+    if code in _PERMISSION_CODES or code.startswith("Forbidden"):
+        return PermissionDeniedError
+    if code in _THROTTLING_CODES or code.startswith("Throttling"):
+        return ThrottlingError
+    if code in _SERVER_CODES:
+        return ServerError
+    if business:
+        return MessageRejectedError
+    if http_status is not None and http_status >= 500:
+        return ServerError
+    if http_status == 403:
+        return PermissionDeniedError
+    return InvalidRequestError
+
+
+_CODE_HINTS: Final = {
+    "SignatureDoesNotMatch": (
+        "Check that the AccessKey secret belongs to the AccessKey ID, and that nothing "
+        "between alisms and the service rewrites the request (a proxy changing the host, "
+        "headers or body)"
+    ),
+    "IncompleteSignature": "The signature was malformed; this is a bug, please report it",
+    "SignatureNonceUsed": (
+        "The same signature nonce was sent twice; if this followed a resend, the first "
+        "attempt may have been accepted"
+    ),
+    "InvalidTimeStamp.Expired": (
+        "The local clock differs from the service's by more than 15 minutes: sync it with NTP"
+    ),
+    "InvalidAccessKeyId.NotFound": "Check the AccessKey ID: the service does not know it",
+    "InvalidAccessKeyId.Inactive": "The AccessKey is disabled: enable it or use another one",
+    "InvalidSecurityToken.Expired": "The STS token has expired: obtain new temporary credentials",
+    "MOBILE_NUMBER_ILLEGAL": (
+        "Check the number: dialing code then number, digits only, outside the Chinese mainland"
+    ),
+    "INVALID_SENDERID": (
+        "Use a sender ID approved for the destination country in the SMS console, "
+        "spelled exactly as approved"
+    ),
+    "AMOUNT_NOT_ENOUGH": "Top up the account balance or buy a resource plan",
+    "NOT_SUPPORTED_COUNTRY": "The destination country is not supported for this account",
+    "MOBILE_COUNT_OVER_LIMIT": "Send at most 1,000 numbers per batch",
+    "PRODUCT_NOT_SUBSCRIBED": "Activate Short Message Service for this account",
+    "isv.COUNTRY_RESTRICTED": "Chinese mainland numbers need SendMessageWithTemplate",
+}
+
+_FAMILY_HINTS: Final[dict[type[APIError], str]] = {
+    AuthenticationError: "Check the credentials, the signature algorithm and the local clock",
+    PermissionDeniedError: (
+        "Grant the RAM identity the dysms action (for example dysms:SendMessageToGlobe) "
+        "or check the account's state in the console"
+    ),
+    ThrottlingError: "The request was not accepted: slow down and retry later",
+    ServerError: "The request was not accepted: retry later",
+    InvalidRequestError: "Correct the request; sending it again unchanged will fail again",
+    MessageRejectedError: "The message was not accepted; see the code's meaning in the SMS docs",
+}
+
+
+def _hint_for(code: str, family: type[APIError]) -> str | None:
+    return _CODE_HINTS.get(code) or _FAMILY_HINTS.get(family)

@@ -1,0 +1,203 @@
+"""The API's operations: validated parameters in, typed results out. No I/O.
+
+Each public function here checks its arguments and returns an
+:class:`Operation`: the action's name, the parameters exactly as they will be
+sent, and the function that turns the decoded answer into a result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+from alisms import _validation as check
+from alisms._results import BatchSendResult, MessageType, NumberDetail, SendResult
+
+__all__ = [
+    "API_VERSION",
+    "BadField",
+    "Operation",
+    "batch_send_message_to_globe",
+    "send_message_to_globe",
+]
+
+API_VERSION: Final = "2018-05-01"
+"""The dysmsapi version every operation here belongs to."""
+
+T = TypeVar("T")
+
+_SEND_TYPES: Final = (MessageType.OTP, MessageType.NOTIFY, MessageType.MKT)
+_BATCH_TYPES: Final = (MessageType.NOTIFY, MessageType.MKT)
+
+
+class BadField(Exception):
+    """A field of an answer is missing or has the wrong type (becomes MalformedResponseError)."""
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    """One call of the API, ready to sign: action, parameters and result parser."""
+
+    action: str
+    params: Mapping[str, str]
+    parse: Callable[[Mapping[str, Any], bytes], T]
+
+
+def _optional(
+    params: dict[str, str | None],
+) -> dict[str, str]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def send_message_to_globe(
+    to: object,
+    message: object,
+    *,
+    from_: object = None,
+    type: object = None,
+    task_id: object = None,
+    validity_period: object = None,
+    channel_id: object = None,
+) -> Operation[SendResult]:
+    """Validate a single send and return its operation."""
+    params = _optional(
+        {
+            "To": check.phone_number(to),
+            "Message": check.message_text(message),
+            "From": check.sender_id(from_),
+            "Type": check.message_type(type, _SEND_TYPES),
+            "TaskId": check.task_id(task_id),
+            "ValidityPeriod": check.validity_period(validity_period),
+            "ChannelId": check.channel_id(channel_id),
+        }
+    )
+    return Operation("SendMessageToGlobe", params, _parse_send)
+
+
+def batch_send_message_to_globe(
+    to: Sequence[str],
+    message: str | Sequence[str],
+    *,
+    from_: object = None,
+    type: object = None,
+    task_id: object = None,
+    validity_period: object = None,
+    channel_id: object = None,
+) -> Operation[BatchSendResult]:
+    """Validate a batch send and return its operation.
+
+    ``To`` and ``Message`` go as JSON array strings, one text per number.
+    """
+    numbers = check.batch_numbers(to)
+    texts = check.batch_messages(message, len(numbers))
+    params = _optional(
+        {
+            "To": _json_array(numbers),
+            "Message": _json_array(texts),
+            "From": check.sender_id(from_),
+            "Type": check.message_type(type, _BATCH_TYPES),
+            "TaskId": check.task_id(task_id),
+            "ValidityPeriod": check.validity_period(validity_period),
+            "ChannelId": check.channel_id(channel_id),
+        }
+    )
+    return Operation("BatchSendMessageToGlobe", params, _parse_batch)
+
+
+def _json_array(items: list[str]) -> str:
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- decoding answers ---------------------------------------------------------
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise BadField(f"{key} is {_describe(value)}, not a string")
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadField(f"{key} is {_describe(value)}, not a string")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    value = data.get(key)
+    if value is None and default is not None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise BadField(f"{key} is {_describe(value)}, not a whole number")
+
+
+def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
+    """Decode a JSON-array-in-a-string field; missing or empty means no items."""
+    value = data.get(key)
+    if value is None or value == "":
+        return []
+    decoded: object = value
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            raise BadField(f"{key} is not a JSON array: {value[:60]!r}") from None
+    if not isinstance(decoded, list) or not all(isinstance(i, str | int) for i in decoded):
+        raise BadField(f"{key} is {_describe(decoded)}, not a list of strings")
+    return [str(i) for i in decoded]
+
+
+def _describe(value: object) -> str:
+    return "missing" if value is None else f"a {type(value).__name__}"
+
+
+def _number_detail(data: Mapping[str, Any]) -> NumberDetail | None:
+    detail = data.get("NumberDetail")
+    if detail is None:
+        return None
+    if not isinstance(detail, Mapping):
+        raise BadField(f"NumberDetail is {_describe(detail)}, not an object")
+    return NumberDetail(
+        carrier=_opt_str(detail, "Carrier"),
+        region=_opt_str(detail, "Region"),
+        country=_opt_str(detail, "Country"),
+    )
+
+
+def _parse_send(data: Mapping[str, Any], body: bytes) -> SendResult:
+    return SendResult(
+        message_id=_str(data, "MessageId"),
+        to=_str(data, "To"),
+        from_=_opt_str(data, "From"),
+        segments=_int(data, "Segments"),
+        number_detail=_number_detail(data),
+        response_code=_str(data, "ResponseCode"),
+        response_description=_opt_str(data, "ResponseDescription"),
+        request_id=_opt_str(data, "RequestId"),
+        raw=data,
+        raw_body=body,
+    )
+
+
+def _parse_batch(data: Mapping[str, Any], body: bytes) -> BatchSendResult:
+    message_ids = _str_list(data, "MessageIdList")
+    return BatchSendResult(
+        message_ids=message_ids,
+        failed=_str_list(data, "FailedList"),
+        success_count=_int(data, "SuccessCount", default=len(message_ids)),
+        response_code=_str(data, "ResponseCode"),
+        response_description=_opt_str(data, "ResponseDescription"),
+        request_id=_opt_str(data, "RequestId"),
+        from_=_opt_str(data, "From"),
+        raw=data,
+        raw_body=body,
+    )

@@ -1,0 +1,81 @@
+"""Sending a signed request over httpx, sync and async: the only module that does HTTP.
+
+Both functions send exactly the signed bytes and headers, read the whole
+answer, and turn httpx's failures into :class:`alisms.TransportError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+
+from alisms._errors import TransportError
+from alisms.signing import SignedRequest
+
+__all__ = ["Answer", "send", "send_async", "transport_error"]
+
+Timeout = httpx.Timeout | httpx._client.UseClientDefault
+
+# Failures where httpx never got a connection to write the request on.
+_NOT_SENT: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer, read in full."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+def _request(url: str, signed: SignedRequest) -> tuple[str, dict[str, str], bytes]:
+    return url, dict(signed.headers), signed.body
+
+
+def transport_error(exc: httpx.HTTPError, url: str) -> TransportError:
+    """Describe an httpx failure as a :class:`TransportError` (without the request's headers)."""
+    kind = type(exc).__name__
+    if isinstance(exc, _NOT_SENT):
+        return TransportError(
+            f"could not send the request to {url}: {kind}: {exc}",
+            may_have_been_sent=False,
+            hint="Nothing was sent; check the endpoint and the network, then try again",
+        )
+    return TransportError(
+        f"no answer from {url}: {kind}: {exc}",
+        may_have_been_sent=True,
+        hint=(
+            "The request may have reached the service and the message may have been "
+            "accepted: check before sending it again"
+        ),
+    )
+
+
+def send(client: httpx.Client, url: str, signed: SignedRequest, timeout: Timeout) -> Answer:
+    """POST ``signed`` to ``url`` with ``client`` and return the whole answer."""
+    target, headers, body = _request(url, signed)
+    try:
+        response = client.post(target, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, url) from None
+    return Answer(response.status_code, response.headers, response.content)
+
+
+async def send_async(
+    client: httpx.AsyncClient, url: str, signed: SignedRequest, timeout: Timeout
+) -> Answer:
+    """POST ``signed`` to ``url`` with ``client`` and return the whole answer, without blocking."""
+    target, headers, body = _request(url, signed)
+    try:
+        response = await client.post(target, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, url) from None
+    return Answer(response.status_code, response.headers, response.content)
