@@ -121,6 +121,8 @@ class Client(_Base):
     a region instead. ``timeout`` is seconds or an :class:`httpx.Timeout`
     (default: 5 s to connect, 10 s for the rest). ``http_client`` is an
     :class:`httpx.Client` to send through; it stays yours to close.
+    ``transport`` is an httpx transport for a client alisms creates and
+    closes (for example :class:`alisms.testing.FakeTransport`).
 
     Use it as a context manager, or call :meth:`close`. One client is safe to
     share between threads.
@@ -138,6 +140,7 @@ class Client(_Base):
         signature_algorithm: str = "ACS3-HMAC-SHA256",
         timeout: float | httpx.Timeout | None = None,
         http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
         self._settings = _settings(
@@ -153,8 +156,12 @@ class Client(_Base):
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client= must be an httpx.Client (for Client)")
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("give http_client= or transport=, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self._settings.timeout)
+        self._http = http_client or httpx.Client(
+            timeout=self._settings.timeout, transport=transport
+        )
         self._timeout = self._settings.request_timeout(self._owns_http)
 
     def _call(self, operation: _operations.Operation[T]) -> T:
@@ -250,7 +257,8 @@ class Client(_Base):
 class AsyncClient(_Base):
     """The asynchronous twin of :class:`Client`: the same constructor and methods, awaitable.
 
-    ``http_client`` is an :class:`httpx.AsyncClient`. Use it as an async
+    ``http_client`` is an :class:`httpx.AsyncClient`, ``transport`` an
+    :class:`httpx.AsyncBaseTransport`. Use it as an async
     context manager, or call :meth:`aclose`. One client is safe to share
     between tasks of one event loop; it never blocks the loop.
     """
@@ -267,6 +275,7 @@ class AsyncClient(_Base):
         signature_algorithm: str = "ACS3-HMAC-SHA256",
         timeout: float | httpx.Timeout | None = None,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
         self._settings = _settings(
@@ -282,8 +291,12 @@ class AsyncClient(_Base):
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client= must be an httpx.AsyncClient (for AsyncClient)")
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("give http_client= or transport=, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self._settings.timeout)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self._settings.timeout, transport=transport
+        )
         self._timeout = self._settings.request_timeout(self._owns_http)
 
     async def _call(self, operation: _operations.Operation[T]) -> T:

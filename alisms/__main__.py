@@ -1,0 +1,5 @@
+"""``python -m alisms``: the command line."""
+
+from alisms._cli import run
+
+run()
