@@ -97,7 +97,10 @@ class Sandbox:
         """Serve from a daemon thread until :meth:`stop`."""
         self.service.endpoint = self.endpoint
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="alisms-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="alisms-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -111,13 +111,13 @@ def canonical_uri(path: str = "/") -> str:
 def canonical_query_string(query: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> str:
     """Return the canonical query string of ``query``.
 
-    Names and values are percent-encoded separately, the pairs sorted by
-    encoded name and then value, written ``name=value`` (an empty value gives
-    ``name=``) and joined with ``&``. No parameters give an empty string.
+    The pairs are sorted by name and then value (before encoding, as the
+    vendor SDKs sort), names and values percent-encoded separately, written
+    ``name=value`` (an empty value gives ``name=``) and joined with ``&``. No
+    parameters give an empty string.
     """
     pairs = query.items() if isinstance(query, Mapping) else query
-    encoded = sorted((percent_encode(k), percent_encode(v)) for k, v in pairs)
-    return "&".join(f"{k}={v}" for k, v in encoded)
+    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(pairs))
 
 
 def _is_signed_header(name: str) -> bool:
@@ -249,6 +249,17 @@ def format_date(moment: datetime) -> str:
 
 
 _REDACTED: Final = "<redacted>"
+_MANAGED_HEADERS: Final = frozenset(
+    {
+        "host",
+        "authorization",
+        "content-type",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "x-acs-security-token",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -335,12 +346,17 @@ def sign_request(
         raise ValueError("the signature nonce must not be empty")
     if body and not content_type:
         raise ValueError("a request with a body needs a content_type")
+    if security_token is not None:
+        security_token = security_token.strip() or None
     query_pairs = tuple(query.items() if isinstance(query, Mapping) else query)
     extra = tuple(headers.items() if isinstance(headers, Mapping) else headers)
     hashed_payload = hash_hex(body, algorithm)
     sent: dict[str, str] = {"host": host}
     for name, value in extra:
-        sent[name.lower()] = value
+        lowered = name.strip().lower()
+        if lowered in _MANAGED_HEADERS:
+            raise ValueError(f"the {lowered} header is set by sign_request; pass it as an argument")
+        sent[lowered] = value
     sent["x-acs-date"] = date if isinstance(date, str) else format_date(date)
     sent["x-acs-signature-nonce"] = nonce
     sent["x-acs-content-sha256"] = hashed_payload
