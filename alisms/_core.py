@@ -146,9 +146,9 @@ class Core:
                 description, code=code, request_id=request_id, http_status=status
             )
         if code != "OK" or status >= 400:
+            what = "ResponseCode OK" if code == "OK" else "neither an error code nor a ResponseCode"
             raise MalformedResponseError(
-                f"{operation.action} answered HTTP {status} without an error code or "
-                "a ResponseCode",
+                f"{operation.action} answered HTTP {status} with {what}",
                 http_status=status,
                 excerpt=_excerpt(body, known),
                 request_id=request_id,
@@ -157,7 +157,7 @@ class Core:
             result = operation.parse(data, body)
         except BadField as exc:
             raise MalformedResponseError(
-                f"{operation.action} answered OK with a malformed field: {exc}",
+                f"{operation.action} answered OK with a malformed field: {scrub(str(exc), known)}",
                 http_status=status,
                 excerpt=_excerpt(body, known),
                 request_id=request_id,
@@ -179,7 +179,7 @@ def _decode(
 ) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         return data
@@ -200,10 +200,10 @@ def _xml_error(body: bytes) -> dict[str, Any] | None:
     from xml.etree import ElementTree
 
     try:
-        root = ElementTree.fromstring(body)  # noqa: S314
-    except ElementTree.ParseError:
+        root = ElementTree.fromstring(body)  # noqa: S314 - the gateway's answer; expat limits entity expansion
+    except (ElementTree.ParseError, LookupError, ValueError, RecursionError):
         return None
-    if root.find("Code") is None:
+    if root.tag != "Error" or root.find("Code") is None:
         return None
     return {child.tag: (child.text or "") for child in root}
 
@@ -223,4 +223,10 @@ def _gateway_error(
         http_status=status,
         host_id=_text(data.get("HostId"), known),
         recommend=_text(data.get("Recommend"), known),
+        access_denied_detail=_detail(data),
     )
+
+
+def _detail(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    detail = data.get("AccessDeniedDetail", data.get("accessDeniedDetail"))
+    return dict(detail) if isinstance(detail, Mapping) else None

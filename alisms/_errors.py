@@ -23,7 +23,8 @@ to do next.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 __all__ = [
     "APIError",
@@ -39,6 +40,7 @@ __all__ = [
     "ThrottlingError",
     "TransportError",
     "ValidationError",
+    "bare_code",
     "error_class_for",
 ]
 
@@ -88,6 +90,18 @@ class AlismsError(Exception):
             f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
             f"request_id={self.request_id!r}, http_status={self.http_status!r})"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild from the attributes, not the constructor's arguments, so every
+        # subclass survives pickle and copy (multiprocessing, executors).
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[AlismsError], args: tuple[Any, ...], state: dict[str, Any]) -> AlismsError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ValidationError(AlismsError, ValueError):
@@ -151,8 +165,9 @@ class APIError(AlismsError):
     """The service refused the request.
 
     ``code`` is the API's own code (``Code`` from the gateway, or the business
-    ``ResponseCode``), unchanged; ``host_id`` and ``recommend`` are the
-    gateway's diagnostics when it sends them.
+    ``ResponseCode``), unchanged; ``host_id``, ``recommend`` and
+    ``access_denied_detail`` (RAM's explanation of a denial) are the gateway's
+    diagnostics when it sends them.
     """
 
     code: str
@@ -167,9 +182,11 @@ class APIError(AlismsError):
         host_id: str | None = None,
         recommend: str | None = None,
         hint: str | None = None,
+        access_denied_detail: Mapping[str, Any] | None = None,
     ) -> None:
         self.host_id = host_id
         self.recommend = recommend
+        self.access_denied_detail = access_denied_detail
         super().__init__(
             message,
             code=code,
@@ -223,14 +240,14 @@ _PERMISSION_CODES: Final = frozenset(
         "Forbidden",
         "NoPermission",
         "RAM_PERMISSION_DENY",
-        "isv.RAM_CHECK_FAILED",
+        "RAM_CHECK_FAILED",
         "FORBIDDEN_ACTION",
         "OUT_OF_SERVICE",
         "ACCOUNT_NOT_EXISTS",
         "ACCOUNT_ILLEGAL",
+        "ACCOUNT_ABNORMAL",
         "PRODUCT_NOT_SUBSCRIBED",
-        "isv.PRODUCT_UN_SUBSCRIPT",
-        "isv.ACCOUNT_ABNORMAL",
+        "PRODUCT_UN_SUBSCRIPT",
         "InvalidProtocol.NeedSsl",
     }
 )
@@ -238,8 +255,8 @@ _THROTTLING_CODES: Final = frozenset(
     {
         "QPS_LIMIT_CONTROL",
         "BUSINESS_LIMIT_CONTROL_MINUTE",
-        "isv.BUSINESS_LIMIT_HOUR",
-        "isv.BUSINESS_LIMIT_DAY",
+        "BUSINESS_LIMIT_HOUR",
+        "BUSINESS_LIMIT_DAY",
         "BUSINESS_LIMIT_CONTROL_PHONE",
     }
 )
@@ -249,14 +266,18 @@ _SERVER_CODES: Final = frozenset(
         "UnknownError",
         "ServiceUnavailable",
         "SYSTEM_ERROR",
-        "isp.SYSTEM_ERROR",
-        "isp.UNKNOWN",
-        "isp.GATEWAY_ERROR",
+        "UNKNOWN",
+        "GATEWAY_ERROR",
         "ONLINE_BILLING_FAILED",
-        "isv.BILLING_DEDUCTION_ERROR",
+        "BILLING_DEDUCTION_ERROR",
         "DATA_NOT_EXIST",
     }
 )
+
+
+def bare_code(code: str) -> str:
+    """Return ``code`` without the older ``isv.``/``isp.`` prefix (``isv.X`` means ``X``)."""
+    return code[4:] if code.startswith(("isv.", "isp.")) else code
 
 
 def error_class_for(code: str, *, http_status: int | None, business: bool) -> type[APIError]:
@@ -267,6 +288,7 @@ def error_class_for(code: str, *, http_status: int | None, business: bool) -> ty
     code means the same thing wherever it appears) and by the HTTP status
     only for gateway codes this table does not know.
     """
+    code = bare_code(code)
     if code.startswith(_AUTH_PREFIXES):
         return AuthenticationError
     if code in _PERMISSION_CODES or code.startswith("Forbidden"):
@@ -312,7 +334,7 @@ _CODE_HINTS: Final = {
     "NOT_SUPPORTED_COUNTRY": "The destination country is not supported for this account",
     "MOBILE_COUNT_OVER_LIMIT": "Send at most 1,000 numbers per batch",
     "PRODUCT_NOT_SUBSCRIBED": "Activate Short Message Service for this account",
-    "isv.COUNTRY_RESTRICTED": "Chinese mainland numbers need SendMessageWithTemplate",
+    "COUNTRY_RESTRICTED": "Chinese mainland numbers need SendMessageWithTemplate",
 }
 
 _FAMILY_HINTS: Final[dict[type[APIError], str]] = {
@@ -329,4 +351,4 @@ _FAMILY_HINTS: Final[dict[type[APIError], str]] = {
 
 
 def _hint_for(code: str, family: type[APIError]) -> str | None:
-    return _CODE_HINTS.get(code) or _FAMILY_HINTS.get(family)
+    return _CODE_HINTS.get(bare_code(code)) or _FAMILY_HINTS.get(family)

@@ -129,15 +129,23 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+_MAX_DIGITS: Final = 18
+
+
 def _int(data: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    """Decode a count: a non-negative whole number, as a JSON number or a string of digits."""
     value = data.get(key)
     if value is None and default is not None:
         return default
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise BadField(f"{key} is {_describe(value)}, not a whole number")
+    if isinstance(value, str):
+        digits = value.strip()
+        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_DIGITS:
+            return int(digits)
+    raise BadField(
+        f"{key} is {_describe(value)}, not a whole number of at most {_MAX_DIGITS} digits"
+    )
 
 
 def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
@@ -149,10 +157,12 @@ def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
     if isinstance(value, str):
         try:
             decoded = json.loads(value)
-        except ValueError:
-            raise BadField(f"{key} is not a JSON array: {value[:60]!r}") from None
-    if not isinstance(decoded, list) or not all(isinstance(i, str | int) for i in decoded):
-        raise BadField(f"{key} is {_describe(decoded)}, not a list of strings")
+        except (ValueError, RecursionError):
+            raise BadField(f"{key} is not a JSON array") from None
+    if not isinstance(decoded, list) or not all(
+        isinstance(i, str) or (isinstance(i, int) and not isinstance(i, bool)) for i in decoded
+    ):
+        raise BadField(f"{key} is not a list of strings")
     return [str(i) for i in decoded]
 
 
