@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -59,6 +61,17 @@ class Endpoint:
         return f"{self.scheme}://{self.host}/"
 
 
+_HOST: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def _is_ip(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_loopback(hostname: str) -> bool:
     if hostname.lower() == "localhost":
         return True
@@ -100,8 +113,8 @@ def resolve_endpoint(
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise ConfigurationError(f"endpoint must be a host name or URL, not {endpoint!r}")
     text = endpoint.strip()
-    parts = urlsplit(text if "://" in text else f"https://{text}")
     try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
         hostname = parts.hostname
         port = parts.port
     except ValueError as exc:
@@ -111,7 +124,13 @@ def resolve_endpoint(
             f"endpoint {endpoint!r} is not an http(s) URL or host name",
             hint="for example 'dysmsapi.ap-southeast-1.aliyuncs.com' or 'http://127.0.0.1:8080'",
         )
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+    if not _HOST.fullmatch(hostname) and not _is_ip(hostname):
+        raise ConfigurationError(
+            f"endpoint {endpoint!r} has an unusable host name {hostname!r}",
+            hint="use ASCII letters, digits, '-' and '.', or an IP address "
+            "(write an internationalised name in its xn-- form)",
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
         raise ConfigurationError(
             f"endpoint {endpoint!r} must be scheme, host and port only (no path, query or user)"
         )
@@ -138,7 +157,12 @@ def resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not timeout > 0
+        or not math.isfinite(timeout)
+    ):
         raise ConfigurationError(
             f"timeout must be a positive number of seconds or an httpx.Timeout, not {timeout!r}"
         )

@@ -21,7 +21,7 @@ import httpx
 from alisms import signing
 from alisms._config import Endpoint
 from alisms._credentials import Credentials
-from alisms._errors import APIError, MalformedResponseError, error_class_for
+from alisms._errors import APIError, CredentialsError, MalformedResponseError, error_class_for
 from alisms._operations import API_VERSION, BadField, Operation
 from alisms._version import __version__
 
@@ -91,7 +91,30 @@ class Core:
         nonce: str,
     ) -> signing.SignedRequest:
         """Sign ``operation`` with ``credentials``; parameters go in a form body."""
-        signed = signing.sign_request(
+        try:
+            signed = self._sign(operation, credentials, date=date, nonce=nonce)
+        except ValueError as exc:
+            # The signer refuses an unusable key (an RSA secret that is not a PEM key);
+            # its message never holds the key itself.
+            raise CredentialsError(f"cannot sign with these credentials: {exc}") from None
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "signed %s: canonical request:\n%s\nstring to sign:\n%s",
+                operation.action,
+                signed.redacted_canonical_request(),
+                signed.string_to_sign,
+            )
+        return signed
+
+    def _sign(
+        self,
+        operation: Operation[Any],
+        credentials: Credentials,
+        *,
+        date: datetime,
+        nonce: str,
+    ) -> signing.SignedRequest:
+        return signing.sign_request(
             access_key_id=credentials.access_key_id,
             access_key_secret=credentials.access_key_secret,
             security_token=credentials.security_token,
@@ -109,14 +132,6 @@ class Core:
             content_type=FORM_CONTENT_TYPE,
             algorithm=self.algorithm,
         )
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "signed %s: canonical request:\n%s\nstring to sign:\n%s",
-                operation.action,
-                signed.redacted_canonical_request(),
-                signed.string_to_sign,
-            )
-        return signed
 
     def parse(
         self,

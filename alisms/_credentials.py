@@ -9,6 +9,7 @@ credentials plugs in unchanged.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
@@ -24,6 +25,8 @@ __all__ = [
     "EnvironmentCredentials",
     "StaticCredentials",
 ]
+
+_HEADER_SAFE: Final = re.compile(r"[\x21-\x7e]+")
 
 ENV_ACCESS_KEY_ID: Final = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ACCESS_KEY_SECRET: Final = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"  # noqa: S105 - a name
@@ -49,8 +52,16 @@ class Credentials:
             raise CredentialsError(f"the AccessKey secret for {self.access_key_id!r} is empty")
         if self.security_token is not None and not isinstance(self.security_token, str):
             raise CredentialsError("the security token must be a string")
-        if any(c in self.access_key_id for c in ",; \t\r\n"):
-            raise CredentialsError("the AccessKey ID contains a space, comma or semicolon")
+        if not _HEADER_SAFE.fullmatch(self.access_key_id) or any(
+            c in self.access_key_id for c in ",;"
+        ):
+            raise CredentialsError(
+                "the AccessKey ID must be printable ASCII with no space, comma or semicolon"
+            )
+        if self.security_token and not _HEADER_SAFE.fullmatch(self.security_token.strip()):
+            raise CredentialsError(
+                "the security token must be printable ASCII with no spaces or line breaks"
+            )
 
     def __repr__(self) -> str:
         token = ", security_token=<redacted>" if self.security_token else ""

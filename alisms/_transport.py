@@ -40,6 +40,14 @@ def _request(url: str, signed: SignedRequest) -> tuple[str, dict[str, str], byte
     return url, dict(signed.headers), signed.body
 
 
+def _closed(url: str) -> TransportError:
+    return TransportError(
+        f"the client is closed; nothing was sent to {url}",
+        may_have_been_sent=False,
+        hint="Create a new client, or keep this one open for the life of the application",
+    )
+
+
 def transport_error(exc: httpx.HTTPError, url: str) -> TransportError:
     """Describe an httpx failure as a :class:`TransportError` (without the request's headers)."""
     kind = type(exc).__name__
@@ -62,6 +70,8 @@ def transport_error(exc: httpx.HTTPError, url: str) -> TransportError:
 def send(client: httpx.Client, url: str, signed: SignedRequest, timeout: Timeout) -> Answer:
     """POST ``signed`` to ``url`` with ``client`` and return the whole answer."""
     target, headers, body = _request(url, signed)
+    if client.is_closed:
+        raise _closed(url)
     try:
         response = client.post(target, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
@@ -74,6 +84,8 @@ async def send_async(
 ) -> Answer:
     """POST ``signed`` to ``url`` with ``client`` and return the whole answer, without blocking."""
     target, headers, body = _request(url, signed)
+    if client.is_closed:
+        raise _closed(url)
     try:
         response = await client.post(target, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:

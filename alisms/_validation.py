@@ -54,6 +54,12 @@ def phone_number(value: object, field: str = "to") -> str:
             "code then the number, 7 to 15 digits, optionally after '+' or '00', with no "
             "spaces or punctuation (for example '85212345678')",
         )
+    if number.startswith("0"):
+        raise ValidationError(
+            field,
+            f"{value!r} does not start with a dialing code (no dialing code starts with 0); "
+            "give the dialing code then the number, for example '85212345678'",
+        )
     if number.startswith("86"):
         raise ValidationError(
             field,
@@ -111,16 +117,23 @@ def task_id(value: object) -> str | None:
         return None
     if not isinstance(value, str) or not 1 <= len(value) <= 255:
         raise ValidationError("task_id", f"{value!r} is not a string of 1 to 255 characters")
-    return value
+    return _text_only(value, "task_id")
 
 
 def validity_period(value: object) -> str | None:
     """Return the validity period in seconds as sent, or ``None``: a positive integer."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(
             "validity_period", f"{value!r} is not a positive whole number of seconds"
+        )
+    if not 0 < value < 2**63:
+        # A huge int cannot even be written out: name it only when it is small.
+        shown = str(value) if -(2**63) < value < 2**63 else "the number"
+        raise ValidationError(
+            "validity_period",
+            f"{shown} is not a positive whole number of seconds (1 to 2**63 - 1)",
         )
     return str(value)
 
@@ -131,7 +144,7 @@ def channel_id(value: object) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("channel_id", f"{value!r} is not a non-empty string")
-    return value
+    return _text_only(value, "channel_id")
 
 
 def message_text(value: object, field: str = "message") -> str:
@@ -140,6 +153,11 @@ def message_text(value: object, field: str = "message") -> str:
         raise ValidationError(field, f"the text must be a string, not {type(value).__name__}")
     if not value.strip():
         raise ValidationError(field, "the text is empty")
+    return _text_only(value, field)
+
+
+def _text_only(value: str, field: str) -> str:
+    """Refuse lone surrogates: they cannot be encoded as UTF-8, so they are not text."""
     if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
         raise ValidationError(field, "the text contains a lone surrogate, which is not text")
     return value
@@ -151,10 +169,9 @@ def batch_numbers(value: object) -> list[str]:
         raise ValidationError(
             "to", "give the batch's numbers as a list or tuple of strings, not a single string"
         )
-    numbers = list(value)
-    if not 1 <= len(numbers) <= MAX_BATCH:
-        raise ValidationError("to", f"a batch takes 1 to {MAX_BATCH} numbers, not {len(numbers)}")
-    return [phone_number(n, f"to[{i}]") for i, n in enumerate(numbers)]
+    if not 1 <= len(value) <= MAX_BATCH:
+        raise ValidationError("to", f"a batch takes 1 to {MAX_BATCH} numbers, not {len(value)}")
+    return [phone_number(n, f"to[{i}]") for i, n in enumerate(value)]
 
 
 def batch_messages(value: object, count: int) -> list[str]:
