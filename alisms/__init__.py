@@ -23,6 +23,7 @@ from alisms._errors import (
     AuthenticationError,
     ConfigurationError,
     CredentialsError,
+    DeliveryUnknownError,
     InvalidRequestError,
     MalformedResponseError,
     MessageRejectedError,
@@ -33,6 +34,7 @@ from alisms._errors import (
     ValidationError,
 )
 from alisms._results import BatchSendResult, MessageType, NumberDetail, SendResult
+from alisms._retry import Retry
 from alisms._version import __version__
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "Credentials",
     "CredentialsError",
     "CredentialsProvider",
+    "DeliveryUnknownError",
     "EnvironmentCredentials",
     "InvalidRequestError",
     "MalformedResponseError",
@@ -53,6 +56,7 @@ __all__ = [
     "MessageType",
     "NumberDetail",
     "PermissionDeniedError",
+    "Retry",
     "SendResult",
     "ServerError",
     "StaticCredentials",

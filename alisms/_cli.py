@@ -29,10 +29,12 @@ from alisms._credentials import Credentials, EnvironmentCredentials
 from alisms._errors import (
     AlismsError,
     ConfigurationError,
+    DeliveryUnknownError,
     MalformedResponseError,
     TransportError,
     ValidationError,
 )
+from alisms._retry import DEFAULT_RETRY, Retry
 from alisms._segments import count_segments
 from alisms._validation import MAX_BATCH
 
@@ -45,7 +47,7 @@ def exit_code_for(error: AlismsError) -> int:
     """Map an error to the command's exit code."""
     if isinstance(error, ValidationError | ConfigurationError):
         return EXIT_USAGE
-    if isinstance(error, MalformedResponseError):
+    if isinstance(error, MalformedResponseError | DeliveryUnknownError):
         return EXIT_UNKNOWN
     if isinstance(error, TransportError):
         return EXIT_UNKNOWN if error.may_have_been_sent else EXIT_REFUSED
@@ -83,6 +85,13 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
         "--signature-algorithm", default=signing.DEFAULT_ALGORITHM, choices=signing.ALGORITHMS
     )
     group.add_argument("--timeout", type=float, help="seconds (default 5 to connect, 10 to read)")
+    group.add_argument(
+        "--attempts",
+        type=int,
+        default=DEFAULT_RETRY.attempts,
+        help="tries in all for what is safe to retry (1: never retry); a message is never "
+        "sent twice",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
@@ -151,6 +160,7 @@ def _client(args: argparse.Namespace) -> Client:
         region=args.region,
         signature_algorithm=args.signature_algorithm,
         timeout=args.timeout,
+        retry=Retry(attempts=args.attempts),
     )
 
 

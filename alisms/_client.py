@@ -8,44 +8,156 @@ parse through :class:`alisms._core.Core`, and send through
 
 from __future__ import annotations
 
+import copy
+import logging
+import math
+import random
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
+import anyio
 import httpx
 
-from alisms import _core, _operations, _transport
+from alisms import _core, _operations, _transport, signing
 from alisms._config import Endpoint, resolve_endpoint, resolve_timeout
 from alisms._credentials import (
+    Credentials,
     CredentialsProvider,
     EnvironmentCredentials,
     StaticCredentials,
 )
-from alisms._errors import ConfigurationError, CredentialsError
+from alisms._errors import AlismsError, ConfigurationError, CredentialsError
 from alisms._results import BatchSendResult, MessageType, SendResult
+from alisms._retry import DEFAULT_RETRY, Attempts, Retry, Step
 from alisms.signing import check_algorithm
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["DEFAULT_DEADLINE", "AsyncClient", "Client"]
 
 T = TypeVar("T")
+logger = logging.getLogger("alisms")
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+_UNSET: Final = _Unset.UNSET
+DEFAULT_DEADLINE: Final = 30.0
+"""Seconds one call may take in all, retries and waits included."""
 
 
 @dataclass(frozen=True)
 class _Settings:
+    """Everything a facade needs that is not I/O; shared by Client and AsyncClient."""
+
     core: _core.Core
     credentials: CredentialsProvider
     timeout: httpx.Timeout
     timeout_given: bool
+    retry: Retry
+    deadline: float | None
 
     @property
     def endpoint(self) -> Endpoint:
         return self.core.endpoint
 
-    def request_timeout(self, owns_client: bool) -> _transport.Timeout:
-        # A client we created carries the timeout already; a client we were
-        # given keeps its own unless the caller asked for ours.
-        return self.timeout if (self.timeout_given or owns_client) else httpx.USE_CLIENT_DEFAULT
+    def start(self, operation: _operations.Operation[Any]) -> Attempts:
+        return Attempts(self.retry, operation.billed, time.monotonic(), self.deadline)
+
+    def sign(
+        self, operation: _operations.Operation[Any], credentials: Credentials
+    ) -> signing.SignedRequest:
+        return self.core.sign(operation, credentials, date=_core.utc_now(), nonce=_core.new_nonce())
+
+    def attempt_timeout(self, attempts: Attempts, owns_client: bool) -> _transport.Timeout:
+        """Return the attempt's timeouts: the configured ones, cut to what the deadline leaves."""
+        if not (self.timeout_given or owns_client):
+            # A client we were given keeps its own timeouts unless asked otherwise.
+            return httpx.USE_CLIENT_DEFAULT
+        left = attempts.remaining(time.monotonic())
+        if left is None:
+            return self.timeout
+        left = max(left, 0.001)
+        t = self.timeout
+        return httpx.Timeout(
+            connect=_cap(t.connect, left),
+            read=_cap(t.read, left),
+            write=_cap(t.write, left),
+            pool=_cap(t.pool, left),
+        )
+
+    def parse(
+        self,
+        operation: _operations.Operation[T],
+        answer: _transport.Answer,
+        credentials: Credentials,
+        signed: signing.SignedRequest,
+    ) -> T:
+        return self.core.parse(
+            operation,
+            answer.status,
+            answer.headers,
+            answer.body,
+            credentials,
+            sent_date=signed.headers["x-acs-date"],
+        )
+
+    def after_failure(
+        self,
+        attempts: Attempts,
+        error: AlismsError,
+        operation: _operations.Operation[Any],
+        signed: signing.SignedRequest,
+    ) -> Step:
+        """Return the next step, or raise the call's final error."""
+        step = attempts.after_failure(
+            error,
+            now=time.monotonic(),
+            rand=random.random(),  # noqa: S311 - jitter, not a secret
+            nonce=signed.headers["x-acs-signature-nonce"],
+            date=signed.headers["x-acs-date"],
+        )
+        logger.debug(
+            "%s attempt %d failed (%s: %s); %s in %.3f s",
+            operation.action,
+            attempts.tries - 1,
+            type(error).__name__,
+            error.code or error.message,
+            "signing anew" if step.resign else "resending the identical request",
+            step.delay,
+        )
+        return step
+
+
+def _cap(value: float | None, left: float) -> float:
+    return left if value is None else min(value, left)
+
+
+def _retry_policy(retry: Retry | bool) -> Retry:
+    if isinstance(retry, Retry):
+        return retry
+    if retry is True:
+        return DEFAULT_RETRY
+    if retry is False:
+        return Retry(attempts=1)
+    raise ConfigurationError(f"retry= takes an alisms.Retry, True or False, not {retry!r}")
+
+
+def _deadline(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    if (
+        isinstance(deadline, bool)
+        or not isinstance(deadline, int | float)
+        or not math.isfinite(deadline)
+        or deadline <= 0
+    ):
+        raise ConfigurationError(f"deadline= takes positive seconds or None, not {deadline!r}")
+    return float(deadline)
 
 
 def _settings(
@@ -59,6 +171,8 @@ def _settings(
     signature_algorithm: str,
     timeout: float | httpx.Timeout | None,
     allow_insecure_http: bool,
+    retry: Retry | bool,
+    deadline: float | None,
 ) -> _Settings:
     if credentials is not None:
         if access_key_id is not None or access_key_secret is not None or security_token:
@@ -86,11 +200,45 @@ def _settings(
     core = _core.Core(
         resolve_endpoint(endpoint, region, allow_insecure_http=allow_insecure_http), algorithm
     )
-    return _Settings(core, provider, resolve_timeout(timeout), timeout is not None)
+    return _Settings(
+        core,
+        provider,
+        resolve_timeout(timeout),
+        timeout is not None,
+        _retry_policy(retry),
+        _deadline(deadline),
+    )
 
 
 class _Base:
     _settings: _Settings
+    _owns_http: bool
+
+    def with_options(
+        self,
+        *,
+        retry: Retry | bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        deadline: float | _Unset | None = _UNSET,
+    ) -> Self:
+        """A client like this one with other retry, timeout or deadline settings.
+
+        It shares this client's connections and credentials (closing it
+        closes nothing), so it is cheap to make per call::
+
+            client.with_options(retry=False).send_message_to_globe(...)
+        """
+        settings = self._settings
+        clone = copy.copy(self)
+        clone._settings = replace(
+            settings,
+            retry=settings.retry if retry is None else _retry_policy(retry),
+            timeout=settings.timeout if timeout is None else resolve_timeout(timeout),
+            timeout_given=settings.timeout_given or timeout is not None,
+            deadline=settings.deadline if isinstance(deadline, _Unset) else _deadline(deadline),
+        )
+        clone._owns_http = False
+        return clone
 
     @property
     def endpoint(self) -> str:
@@ -124,6 +272,13 @@ class Client(_Base):
     ``transport`` is an httpx transport for a client alisms creates and
     closes (for example :class:`alisms.testing.FakeTransport`).
 
+    ``retry`` is an :class:`alisms.Retry` (default: three tries in all),
+    ``True`` for the default or ``False`` for none; ``deadline`` bounds a
+    whole call, retries and waits included (default 30 s; ``None`` for no
+    bound). Retries never send a message twice: see :mod:`alisms._retry` and
+    :class:`alisms.DeliveryUnknownError`. :meth:`with_options` changes them
+    for one call.
+
     Use it as a context manager, or call :meth:`close`. One client is safe to
     share between threads.
     """
@@ -142,6 +297,8 @@ class Client(_Base):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         allow_insecure_http: bool = False,
+        retry: Retry | bool = True,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         self._settings = _settings(
             access_key_id=access_key_id,
@@ -153,6 +310,8 @@ class Client(_Base):
             signature_algorithm=signature_algorithm,
             timeout=timeout,
             allow_insecure_http=allow_insecure_http,
+            retry=retry,
+            deadline=deadline,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client= must be an httpx.Client (for Client)")
@@ -162,18 +321,23 @@ class Client(_Base):
         self._http = http_client or httpx.Client(
             timeout=self._settings.timeout, transport=transport
         )
-        self._timeout = self._settings.request_timeout(self._owns_http)
 
     def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
+        attempts = settings.start(operation)
         credentials = settings.credentials.get_credentials()
-        signed = settings.core.sign(
-            operation, credentials, date=_core.utc_now(), nonce=_core.new_nonce()
-        )
-        answer = _transport.send(self._http, settings.endpoint.url, signed, self._timeout)
-        return settings.core.parse(
-            operation, answer.status, answer.headers, answer.body, credentials
-        )
+        signed = settings.sign(operation, credentials)
+        while True:
+            try:
+                timeout = settings.attempt_timeout(attempts, self._owns_http)
+                answer = _transport.send(self._http, settings.endpoint.url, signed, timeout)
+                return settings.parse(operation, answer, credentials, signed)
+            except AlismsError as error:
+                step = settings.after_failure(attempts, error, operation, signed)
+            time.sleep(step.delay)
+            if step.resign:
+                credentials = settings.credentials.get_credentials()
+                signed = settings.sign(operation, credentials)
 
     def send_message_to_globe(
         self,
@@ -277,6 +441,8 @@ class AsyncClient(_Base):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
+        retry: Retry | bool = True,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         self._settings = _settings(
             access_key_id=access_key_id,
@@ -288,6 +454,8 @@ class AsyncClient(_Base):
             signature_algorithm=signature_algorithm,
             timeout=timeout,
             allow_insecure_http=allow_insecure_http,
+            retry=retry,
+            deadline=deadline,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client= must be an httpx.AsyncClient (for AsyncClient)")
@@ -297,20 +465,25 @@ class AsyncClient(_Base):
         self._http = http_client or httpx.AsyncClient(
             timeout=self._settings.timeout, transport=transport
         )
-        self._timeout = self._settings.request_timeout(self._owns_http)
 
     async def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
+        attempts = settings.start(operation)
         credentials = await settings.credentials.get_credentials_async()
-        signed = settings.core.sign(
-            operation, credentials, date=_core.utc_now(), nonce=_core.new_nonce()
-        )
-        answer = await _transport.send_async(
-            self._http, settings.endpoint.url, signed, self._timeout
-        )
-        return settings.core.parse(
-            operation, answer.status, answer.headers, answer.body, credentials
-        )
+        signed = settings.sign(operation, credentials)
+        while True:
+            try:
+                timeout = settings.attempt_timeout(attempts, self._owns_http)
+                answer = await _transport.send_async(
+                    self._http, settings.endpoint.url, signed, timeout
+                )
+                return settings.parse(operation, answer, credentials, signed)
+            except AlismsError as error:
+                step = settings.after_failure(attempts, error, operation, signed)
+            await anyio.sleep(step.delay)
+            if step.resign:
+                credentials = await settings.credentials.get_credentials_async()
+                signed = settings.sign(operation, credentials)
 
     async def send_message_to_globe(
         self,

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
 
 import httpx
@@ -23,6 +24,7 @@ from alisms._config import Endpoint
 from alisms._credentials import Credentials
 from alisms._errors import APIError, CredentialsError, MalformedResponseError, error_class_for
 from alisms._operations import API_VERSION, BadField, Operation
+from alisms._retry import parse_retry_after
 from alisms._version import __version__
 
 __all__ = [
@@ -140,6 +142,8 @@ class Core:
         headers: Mapping[str, str],
         body: bytes,
         credentials: Credentials,
+        *,
+        sent_date: str | None = None,
     ) -> T:
         """Turn the answer to ``operation`` into its result, or raise.
 
@@ -147,18 +151,28 @@ class Core:
         ``ResponseCode`` other than ``OK``, and
         :class:`~alisms.MalformedResponseError` for a body that is not the
         documented JSON. Known secrets are scrubbed from any server text.
+        ``sent_date`` (the request's ``x-acs-date``) lets a clock-skew error
+        say how far off the local clock is.
         """
         known = credentials.secrets()
         data = _decode(status, headers, body, known)
         request_id = _text(data.get("RequestId"), known)
         gateway_code = data.get("Code")
         code = data.get("ResponseCode")
+        retry_after = parse_retry_after(headers)
         if isinstance(gateway_code, str) and gateway_code and not isinstance(code, str):
-            raise _gateway_error(status, gateway_code, data, request_id, known)
+            error = _gateway_error(status, gateway_code, data, request_id, known, retry_after)
+            if gateway_code == "InvalidTimeStamp.Expired":
+                error.hint = _skew_hint(sent_date, headers.get("date")) or error.hint
+            raise error
         if isinstance(code, str) and code and code != "OK":
             description = _text(data.get("ResponseDescription"), known) or "no description"
             raise error_class_for(code, http_status=status, business=True)(
-                description, code=code, request_id=request_id, http_status=status
+                description,
+                code=code,
+                request_id=request_id,
+                http_status=status,
+                retry_after=retry_after,
             )
         if code != "OK" or status >= 400:
             what = "ResponseCode OK" if code == "OK" else "neither an error code nor a ResponseCode"
@@ -229,6 +243,7 @@ def _gateway_error(
     data: Mapping[str, Any],
     request_id: str | None,
     known: tuple[str, ...],
+    retry_after: float | None,
 ) -> APIError:
     message = _text(data.get("Message"), known) or "no message"
     return error_class_for(code, http_status=status, business=False)(
@@ -239,6 +254,27 @@ def _gateway_error(
         host_id=_text(data.get("HostId"), known),
         recommend=_text(data.get("Recommend"), known),
         access_denied_detail=_detail(data),
+        retry_after=retry_after,
+    )
+
+
+def _skew_hint(sent_date: str | None, server_date: str | None) -> str | None:
+    """Say how far the local clock is from the server's, from the response's Date header."""
+    if not sent_date or not server_date:
+        return None
+    try:
+        sent = datetime.strptime(sent_date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        server = parsedate_to_datetime(server_date)
+    except (ValueError, TypeError, IndexError):
+        return None
+    if server.tzinfo is None:
+        return None
+    skew = (sent - server).total_seconds()
+    direction = "ahead of" if skew > 0 else "behind"
+    return (
+        f"The local clock is about {abs(skew) / 60:.0f} minutes {direction} the service's "
+        f"(signed at {sent_date}, the service's Date was {server_date}); the window is "
+        "15 minutes: sync the clock with NTP"
     )
 
 

@@ -8,6 +8,7 @@
     │   └── CredentialsError                no or unusable credentials
     ├── TransportError                      no usable HTTP exchange
     ├── MalformedResponseError              the body is not the expected JSON
+    ├── DeliveryUnknownError                a send may or may not have been accepted
     └── APIError                            the service refused the request
         ├── AuthenticationError             signature, AccessKey, STS token, clock
         ├── PermissionDeniedError           RAM policy, account state, risk control
@@ -32,6 +33,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "CredentialsError",
+    "DeliveryUnknownError",
     "InvalidRequestError",
     "MalformedResponseError",
     "MessageRejectedError",
@@ -161,13 +163,54 @@ class MalformedResponseError(AlismsError):
         )
 
 
+class DeliveryUnknownError(AlismsError):
+    """A send may have been accepted (and billed), and there is no way to tell from here.
+
+    Raised when no usable answer came and retrying could not settle it: the
+    identical resend was refused as already seen (``SignatureNonceUsed``), or
+    the tries or the deadline ran out. Do not send the message again blindly:
+    look for it first (QueryMessage with a message id, the delivery receipts
+    with your ``task_id``, or the SMS console), or accept a possible duplicate
+    knowingly. ``nonce`` and ``date`` identify the signed request,
+    ``request_ids`` every request id the service gave, ``attempts`` how many
+    were sent, and ``last_error`` (also ``__cause__``) the last failure.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        nonce: str,
+        date: str,
+        attempts: int,
+        request_ids: tuple[str, ...] = (),
+        last_error: AlismsError | None = None,
+    ) -> None:
+        self.nonce = nonce
+        self.date = date
+        self.attempts = attempts
+        self.request_ids = request_ids
+        self.last_error = last_error
+        super().__init__(
+            f"delivery unknown after {attempts} attempt(s): {reason} (nonce {nonce}, date {date})",
+            code=last_error.code if last_error is not None else None,
+            request_id=request_ids[-1] if request_ids else None,
+            http_status=last_error.http_status if last_error is not None else None,
+            hint=(
+                "Do not resend blindly: check whether the message arrived (QueryMessage, "
+                "delivery receipts, the console) before sending it again"
+            ),
+        )
+
+
 class APIError(AlismsError):
     """The service refused the request.
 
     ``code`` is the API's own code (``Code`` from the gateway, or the business
     ``ResponseCode``), unchanged; ``host_id``, ``recommend`` and
     ``access_denied_detail`` (RAM's explanation of a denial) are the gateway's
-    diagnostics when it sends them.
+    diagnostics when it sends them; ``retry_after`` is the wait in seconds
+    the service asked for, if it did.
     """
 
     code: str
@@ -183,7 +226,9 @@ class APIError(AlismsError):
         recommend: str | None = None,
         hint: str | None = None,
         access_denied_detail: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
     ) -> None:
+        self.retry_after = retry_after
         self.host_id = host_id
         self.recommend = recommend
         self.access_denied_detail = access_denied_detail

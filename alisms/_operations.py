@@ -38,11 +38,16 @@ class BadField(Exception):
 
 @dataclass(frozen=True)
 class Operation(Generic[T]):
-    """One call of the API, ready to sign: action, parameters and result parser."""
+    """One call of the API, ready to sign: action, parameters and result parser.
+
+    ``billed`` marks operations that send messages: they are never re-signed
+    after an ambiguous failure (see :mod:`alisms._retry`).
+    """
 
     action: str
     params: Mapping[str, str]
     parse: Callable[[Mapping[str, Any], bytes], T]
+    billed: bool = False
 
 
 def _optional(
@@ -73,7 +78,7 @@ def send_message_to_globe(
             "ChannelId": check.channel_id(channel_id),
         }
     )
-    return Operation("SendMessageToGlobe", params, _parse_send)
+    return Operation("SendMessageToGlobe", params, _parse_send, billed=True)
 
 
 def batch_send_message_to_globe(
@@ -103,7 +108,7 @@ def batch_send_message_to_globe(
             "ChannelId": check.channel_id(channel_id),
         }
     )
-    return Operation("BatchSendMessageToGlobe", params, _parse_batch)
+    return Operation("BatchSendMessageToGlobe", params, _parse_batch, billed=True)
 
 
 def _json_array(items: list[str]) -> str:

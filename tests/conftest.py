@@ -66,11 +66,15 @@ def server() -> Iterator[LocalGateway]:
 
 @pytest.fixture
 def server_client_kwargs(server: LocalGateway) -> dict[str, Any]:
-    """Constructor arguments for a client that talks to ``server`` as testid."""
+    """Constructor arguments for a client that talks to ``server`` as testid, retries off.
+
+    Retries are off so that each test sees one exchange; tests/test_retry.py covers them.
+    """
     return {
         "access_key_id": TEST_KEYS.access_key_id,
         "access_key_secret": TEST_KEYS.access_key_secret,
         "endpoint": server.url,
+        "retry": False,
     }
 
 

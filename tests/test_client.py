@@ -382,6 +382,7 @@ def test_business_refusal_and_secrets_scrubbed_from_server_text(
 @pytest.mark.parametrize(
     ("status", "body", "error"),
     [
+        # A garbled answer to a send leaves its outcome unknown.
         (502, "<html><body>Bad Gateway</body></html>", alisms.MalformedResponseError),
         (200, "", alisms.MalformedResponseError),
         (
@@ -401,9 +402,14 @@ def test_canned_answers_become_alisms_errors(
     error: type[alisms.AlismsError],
 ) -> None:
     server.queue_response(status, body)
-    with pytest.raises(error) as caught:
+    with pytest.raises(alisms.AlismsError) as caught:
         client_runner.call(server_client_kwargs, "send_message_to_globe", "85212345678", "hi")
-    assert caught.value.http_status == status
+    raised = caught.value
+    if error is alisms.MalformedResponseError:
+        assert isinstance(raised, alisms.DeliveryUnknownError)
+        raised = raised.last_error
+    assert type(raised) is error
+    assert raised.http_status == status
     assert server.messages == []
     # The queue held one answer: the next request is handled normally.
     client_runner.call(server_client_kwargs, "send_message_to_globe", "85212345678", "again")
@@ -857,13 +863,16 @@ def test_stalled_server_raises_transport_error_that_may_have_been_sent(
 ) -> None:
     server.queue_stall()
     started = time.monotonic()
-    with pytest.raises(alisms.TransportError) as caught:
+    with pytest.raises(alisms.DeliveryUnknownError) as caught:
         client_runner.call(
             {**server_client_kwargs, "timeout": 0.3}, "send_message_to_globe", "85212345678", "t"
         )
     assert time.monotonic() - started < 5
-    assert caught.value.may_have_been_sent is True
-    assert "check before sending it again" in str(caught.value)
+    last = caught.value.last_error
+    assert isinstance(last, alisms.TransportError)
+    assert last.may_have_been_sent is True
+    assert "check before sending it again" in str(last)
+    assert "Do not resend blindly" in str(caught.value)
     assert len(server.requests) == 1  # it was indeed sent
 
 
@@ -894,11 +903,12 @@ def test_timeout_with_a_given_http_client(
         extra = {"timeout": 0.3} if ours else {}
         with (
             alisms.Client(**server_client_kwargs, http_client=http, **extra) as client,
-            pytest.raises(alisms.TransportError) as caught,
+            pytest.raises(alisms.DeliveryUnknownError) as caught,
         ):
             client.send_message_to_globe("85212345678", "t")
     assert time.monotonic() - started < 5
-    assert caught.value.may_have_been_sent is True
+    assert isinstance(caught.value.last_error, alisms.TransportError)
+    assert caught.value.last_error.may_have_been_sent is True
 
 
 def test_async_timeout_with_a_given_http_client(
@@ -913,9 +923,10 @@ def test_async_timeout_with_a_given_http_client(
                 httpx.AsyncClient(timeout=http_timeout) as http,
                 alisms.AsyncClient(**server_client_kwargs, http_client=http, **ours) as c,
             ):
-                with pytest.raises(alisms.TransportError) as caught:
+                with pytest.raises(alisms.DeliveryUnknownError) as caught:
                     await c.send_message_to_globe("85212345678", "t")
-                assert caught.value.may_have_been_sent is True
+                assert isinstance(caught.value.last_error, alisms.TransportError)
+                assert caught.value.last_error.may_have_been_sent is True
 
     started = time.monotonic()
     asyncio.run(main())

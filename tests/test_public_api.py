@@ -24,6 +24,8 @@ EXPECTED_ALL = {
     "Credentials",
     "CredentialsError",
     "CredentialsProvider",
+    "DeliveryUnknownError",
+    "Retry",
     "EnvironmentCredentials",
     "InvalidRequestError",
     "MalformedResponseError",
@@ -82,7 +84,7 @@ def test_every_exception_derives_from_alisms_error() -> None:
         for n in EXPECTED_ALL
         if inspect.isclass(getattr(alisms, n)) and issubclass(getattr(alisms, n), BaseException)
     ]
-    assert len(exceptions) == 13
+    assert len(exceptions) == 14
     for exc in exceptions:
         assert issubclass(exc, alisms.AlismsError)
 
