@@ -1158,7 +1158,6 @@ def test_repr_of_clients_never_shows_secret_or_token(
 
 
 def test_async_client_under_trio(server: LocalGateway, server_client_kwargs: dict) -> None:
-    pytest.importorskip("trio")
     import anyio
 
     async def main() -> alisms.SendResult:
