@@ -36,7 +36,7 @@ from alisms._errors import (
 )
 from alisms._retry import DEFAULT_RETRY, Retry
 from alisms._segments import count_segments
-from alisms._validation import MAX_BATCH
+from alisms._validation import MAX_BATCH, message_text, phone_number
 
 __all__ = ["main"]
 
@@ -198,7 +198,8 @@ class _Recipient:
 
 
 def _read_recipients(path: str) -> list[_Recipient]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    # utf-8-sig: spreadsheet programs start "CSV UTF-8" files with a byte-order mark.
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         rows = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
     if rows and rows[0][0].strip().lower() in ("number", "to", "phone"):
         rows = rows[1:]
@@ -253,8 +254,20 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
         raise ValidationError("message", "give --message, or a text column for every number")
     stream = open(args.output, "w", encoding="utf-8", newline="") if args.output else out  # noqa: SIM115
     results = _Results(stream, args.format)
+    valid = []
+    for recipient in recipients:
+        # Refuse bad rows here, one by one, so they do not sink a whole chunk.
+        try:
+            phone_number(recipient.number)
+            message_text(recipient.text if recipient.text is not None else args.message)
+        except ValidationError as error:
+            results.add(recipient.number, "invalid", code="ValidationError", detail=str(error))
+        else:
+            valid.append(recipient)
+    recipients = valid
     chunks = list(_chunks(recipients, MAX_BATCH))
-    done, worst = 0, EXIT_OK
+    # Invalid rows were not sent: the run did not send everything it was given.
+    done, worst = 0, (EXIT_REFUSED if results.counts.get("invalid") else EXIT_OK)
     in_flight: Sequence[_Recipient] = ()
     try:
         with _client(args) as client:
@@ -326,11 +339,14 @@ def _cmd_sign(args: argparse.Namespace, out: TextIO) -> int:
         resolve_endpoint(args.endpoint, args.region),
         signing.check_algorithm(args.signature_algorithm),
     )
-    date = (
-        datetime.strptime(args.date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        if args.date
-        else _core.utc_now()
-    )
+    date = _core.utc_now()
+    if args.date:
+        try:
+            date = datetime.strptime(args.date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValidationError(
+                "date", f"{args.date!r} is not a date like 2026-01-02T03:04:05Z (UTC)"
+            ) from None
     signed = core.sign(operation, credentials, date=date, nonce=args.nonce or _core.new_nonce())
     lines = [f"curl -sS -X POST {shlex.quote(core.endpoint.url)}"]
     for name, value in signed.headers.items():
@@ -499,7 +515,11 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; return the exit code."""
     stream = out or sys.stdout
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        # argparse exits on --help (0) and on usage errors (2): return the code instead.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return _COMMANDS[args.command](args, stream)
     except AlismsError as error:

@@ -6,6 +6,7 @@ correct V3 signer (not only alisms) can talk to it.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,10 @@ class _Server(ThreadingHTTPServer):
     service: FakeSMSService
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class Sandbox:
     """The fake service on ``http://HOST:PORT``, serving from a background thread.
 
@@ -81,7 +86,8 @@ class Sandbox:
         self.service = service or FakeSMSService()
         if on_accept is not None:
             self.service.on_accept = on_accept
-        self._server = _Server((host, port), _Handler, bind_and_activate=True)
+        server_class = _Server6 if ":" in host.strip("[]") else _Server
+        self._server = server_class((host.strip("[]"), port), _Handler, bind_and_activate=True)
         self._server.service = self.service
         self._thread: threading.Thread | None = None
 

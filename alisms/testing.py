@@ -674,11 +674,23 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             body=body,
         )
 
+    @staticmethod
+    def _wait(request: httpx.Request, response: FakeResponse) -> tuple[float, bool]:
+        """How long to wait, and whether the client's read timeout fires first."""
+        timeouts = request.extensions.get("timeout") or {}
+        read = timeouts.get("read")
+        if read is not None and response.delay > read:
+            return float(read), True
+        return response.delay, False
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` synchronously."""
         response = self.service.handle(self._fake_request(request, request.read()))
-        if response.delay:
-            time.sleep(response.delay)
+        wait, times_out = self._wait(request, response)
+        if wait:
+            time.sleep(wait)
+        if times_out:
+            raise httpx.ReadTimeout("The read operation timed out", request=request)
         return self._answer(request, response)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -686,6 +698,9 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         import anyio
 
         response = self.service.handle(self._fake_request(request, await request.aread()))
-        if response.delay:
-            await anyio.sleep(response.delay)
+        wait, times_out = self._wait(request, response)
+        if wait:
+            await anyio.sleep(wait)
+        if times_out:
+            raise httpx.ReadTimeout("The read operation timed out", request=request)
         return self._answer(request, response)
