@@ -35,6 +35,7 @@ from alisms._errors import (
 )
 from alisms._results import BatchSendResult, MessageType, NumberDetail, SendResult
 from alisms._retry import Retry
+from alisms._segments import SegmentInfo, count_segments
 from alisms._version import __version__
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "NumberDetail",
     "PermissionDeniedError",
     "Retry",
+    "SegmentInfo",
     "SendResult",
     "ServerError",
     "StaticCredentials",
@@ -64,5 +66,6 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "__version__",
+    "count_segments",
     "signing",
 ]

@@ -26,6 +26,8 @@ EXPECTED_ALL = {
     "CredentialsProvider",
     "DeliveryUnknownError",
     "Retry",
+    "SegmentInfo",
+    "count_segments",
     "EnvironmentCredentials",
     "InvalidRequestError",
     "MalformedResponseError",
