@@ -14,7 +14,7 @@ import httpx
 from alisms._errors import TransportError
 from alisms.signing import SignedRequest
 
-__all__ = ["Answer", "send", "send_async", "transport_error"]
+__all__ = ["Answer", "send", "send_async", "surely_not_sent", "transport_error"]
 
 Timeout = httpx.Timeout | httpx._client.UseClientDefault
 
@@ -48,10 +48,28 @@ def _closed(url: str) -> TransportError:
     )
 
 
+def surely_not_sent(exc: httpx.HTTPError) -> bool:
+    """Whether ``exc`` proves the request never left: no connection was ever made.
+
+    httpx's own connection errors prove it. A transport that maps a foreign
+    library's errors onto httpx's may not: httpx-aiohttp turns every
+    ``aiohttp.ClientConnectionError``, a server disconnect after the request
+    was written included, into ``httpx.ConnectTimeout``. So an error that
+    wraps an aiohttp exception counts only when that exception is one of
+    aiohttp's connector errors (the connection was never established).
+    """
+    if not isinstance(exc, _NOT_SENT):
+        return False
+    cause = exc.__cause__
+    if cause is None or not type(cause).__module__.startswith("aiohttp"):
+        return True
+    return any(k.__name__.startswith("ClientConnector") for k in type(cause).__mro__)
+
+
 def transport_error(exc: httpx.HTTPError, url: str) -> TransportError:
     """Describe an httpx failure as a :class:`TransportError` (without the request's headers)."""
     kind = type(exc).__name__
-    if isinstance(exc, _NOT_SENT):
+    if surely_not_sent(exc):
         return TransportError(
             f"could not send the request to {url}: {kind}: {exc}",
             may_have_been_sent=False,
