@@ -1,8 +1,9 @@
 """alisms: Alibaba Cloud international SMS (dysmsapi 2018-05-01) without the vendor SDK.
 
-Sync and async clients over httpx, an auditable ACS V3 signer
-(:mod:`alisms.signing`), typed results and one exception tree rooted at
-:class:`AlismsError`.
+Sync and async clients over httpx for all six operations of the API, an
+auditable ACS V3 signer (:mod:`alisms.signing`), typed results, a parser for
+delivery receipts (:func:`parse_delivery_reports`) and one exception tree
+rooted at :class:`AlismsError`.
 
 >>> import alisms
 >>> with alisms.Client() as client:  # doctest: +SKIP
@@ -10,6 +11,7 @@ Sync and async clients over httpx, an auditable ACS V3 signer
 """
 
 from alisms import signing
+from alisms._bulk import AsyncBulkRun, BulkMessage, BulkOutcome, BulkRun, BulkSummary
 from alisms._client import AsyncClient, Client
 from alisms._credentials import (
     Credentials,
@@ -28,27 +30,46 @@ from alisms._errors import (
     MalformedResponseError,
     MessageRejectedError,
     PermissionDeniedError,
+    ReceiptError,
     ServerError,
     ThrottlingError,
     TransportError,
     ValidationError,
 )
-from alisms._results import BatchSendResult, MessageType, NumberDetail, SendResult
+from alisms._receipts import RECEIPT_REPLY, DeliveryReport, parse_delivery_reports
+from alisms._results import (
+    BatchSendResult,
+    ConversionResult,
+    DeliveryStatus,
+    MessageType,
+    NumberDetail,
+    QueryMessageResult,
+    SendResult,
+)
 from alisms._retry import Retry
 from alisms._segments import SegmentInfo, count_segments
 from alisms._version import __version__
 
 __all__ = [
+    "RECEIPT_REPLY",
     "APIError",
     "AlismsError",
+    "AsyncBulkRun",
     "AsyncClient",
     "AuthenticationError",
     "BatchSendResult",
+    "BulkMessage",
+    "BulkOutcome",
+    "BulkRun",
+    "BulkSummary",
     "Client",
     "ConfigurationError",
+    "ConversionResult",
     "Credentials",
     "CredentialsError",
     "CredentialsProvider",
+    "DeliveryReport",
+    "DeliveryStatus",
     "DeliveryUnknownError",
     "EnvironmentCredentials",
     "InvalidRequestError",
@@ -57,6 +78,8 @@ __all__ = [
     "MessageType",
     "NumberDetail",
     "PermissionDeniedError",
+    "QueryMessageResult",
+    "ReceiptError",
     "Retry",
     "SegmentInfo",
     "SendResult",
@@ -67,5 +90,6 @@ __all__ = [
     "ValidationError",
     "__version__",
     "count_segments",
+    "parse_delivery_reports",
     "signing",
 ]

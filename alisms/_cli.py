@@ -1,4 +1,4 @@
-"""The ``alisms`` command line: send, batch, sign --explain, segments, sandbox, demo.
+"""The ``alisms`` command line: send, batch, query, sign --explain, segments, sandbox, demo.
 
 Exit codes: 0 success; 1 the service refused, or nothing was sent; 2 usage or
 validation error; 3 outcome unknown (the message may have been accepted).
@@ -17,12 +17,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from alisms import _core, _operations, signing
+from alisms._bulk import BulkMessage, BulkOutcome
 from alisms._client import Client
 from alisms._config import resolve_endpoint
 from alisms._credentials import Credentials, EnvironmentCredentials
@@ -36,7 +37,6 @@ from alisms._errors import (
 )
 from alisms._retry import DEFAULT_RETRY, Retry
 from alisms._segments import count_segments
-from alisms._validation import MAX_BATCH, message_text, phone_number
 
 __all__ = ["main"]
 
@@ -115,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_message_options(send)
     _add_connection(send)
 
+    query = commands.add_parser("query", help="show where a sent message stands")
+    query.add_argument("message_id", metavar="MESSAGE_ID", help="the id a send returned")
+    _add_connection(query)
+
     batch = commands.add_parser("batch", help="send to a list of numbers, 1,000 per call")
     batch.add_argument(
         "--to-file", required=True, help="one number per line, or CSV with number and text"
@@ -146,12 +150,24 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sandbox.add_argument("--access-key-id")
     sandbox.add_argument("--access-key-secret")
+    sandbox.add_argument(
+        "--receipt-url",
+        metavar="URL",
+        help="POST each accepted message's delivery report to this http(s) URL",
+    )
+    sandbox.add_argument(
+        "--receipt-delay",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long after acceptance to push the report (default 1)",
+    )
 
     commands.add_parser("demo", help="send through an in-process sandbox and show each step")
     return parser
 
 
-def _client(args: argparse.Namespace) -> Client:
+def _client(args: argparse.Namespace, **extra: Any) -> Client:
     return Client(
         access_key_id=args.access_key_id,
         access_key_secret=args.access_key_secret,
@@ -161,6 +177,7 @@ def _client(args: argparse.Namespace) -> Client:
         signature_algorithm=args.signature_algorithm,
         timeout=args.timeout,
         retry=Retry(attempts=args.attempts),
+        **extra,
     )
 
 
@@ -191,6 +208,31 @@ def _cmd_send(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_query(args: argparse.Namespace, out: TextIO) -> int:
+    with _client(args) as client:
+        result = client.query_message(args.message_id)
+    if args.json:
+        record = {k: v for k, v in asdict(result).items() if k not in ("raw", "raw_body")}
+        record["status"] = result.status.name
+        for name in ("send_date", "receive_date"):
+            moment = getattr(result, name)
+            record[name] = moment.isoformat() if moment is not None else None
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    verdict = ", ".join(v for v in (result.error_code, result.error_description) if v)
+    lines = [
+        f"message {result.message_id} to {result.to or '?'}: {result.status.name} "
+        f"(Status {result.status_code}{'; ' + verdict if verdict else ''})",
+    ]
+    if result.send_date is not None:
+        lines.append(f"sent {result.send_date.isoformat()}")
+    if result.receive_date is not None:
+        lines.append(f"reported {result.receive_date.isoformat()}")
+    lines.append(f"request id {result.request_id}")
+    out.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
 @dataclass
 class _Recipient:
     number: str
@@ -207,11 +249,6 @@ def _read_recipients(path: str) -> list[_Recipient]:
         _Recipient(row[0].strip(), row[1] if len(row) > 1 and row[1] != "" else None)
         for row in rows
     ]
-
-
-def _chunks(items: Sequence[_Recipient], size: int) -> Iterator[Sequence[_Recipient]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class _Results:
@@ -252,45 +289,61 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
         raise ValidationError("to_file", f"{args.to_file} lists no numbers")
     if args.message is None and any(r.text is None for r in recipients):
         raise ValidationError("message", "give --message, or a text column for every number")
+    options = _message_kwargs(args)
+    # Options apply to every call: refuse bad ones before anything is sent (exit 2).
+    _operations.batch_send_message_to_globe(["85200000000"], "check", **options)
+    messages = (
+        BulkMessage(r.number, r.text if r.text is not None else args.message, **options)
+        for r in recipients
+    )
+    pace = {"BatchSendMessageToGlobe": 1 / args.pace if args.pace > 0 else None}
+    client = _client(args, rate_limits=pace)
+    run = client.send_many(
+        messages,
+        batch=True,
+        concurrency=1,
+        on_progress=lambda summary: _progress(summary.total, len(recipients)),
+    )
     stream = open(args.output, "w", encoding="utf-8", newline="") if args.output else out  # noqa: SIM115
     results = _Results(stream, args.format)
-    valid = []
-    for recipient in recipients:
-        # Refuse bad rows here, one by one, so they do not sink a whole chunk.
-        try:
-            phone_number(recipient.number)
-            message_text(recipient.text if recipient.text is not None else args.message)
-        except ValidationError as error:
-            results.add(recipient.number, "invalid", code="ValidationError", detail=str(error))
-        else:
-            valid.append(recipient)
-    recipients = valid
-    chunks = list(_chunks(recipients, MAX_BATCH))
-    # Invalid rows were not sent: the run did not send everything it was given.
-    done, worst = 0, (EXIT_REFUSED if results.counts.get("invalid") else EXIT_OK)
-    in_flight: Sequence[_Recipient] = ()
+    reported: set[int] = set()
+    worst = EXIT_OK
+
+    def record(outcome: BulkOutcome) -> None:
+        nonlocal worst
+        reported.add(outcome.index)
+        number = recipients[outcome.index].number
+        error = outcome.error
+        if outcome.status == "sent":
+            results.add(number, "sent", message_id=outcome.message_id or "")
+            return
+        if outcome.status == "failed" and outcome.result is not None:
+            results.add(number, "failed", code="FailedList")  # refused within the batch
+            worst = max(worst, EXIT_REFUSED)
+            return
+        code = exit_code_for(error) if error is not None else EXIT_UNKNOWN
+        status: str = outcome.status
+        if isinstance(error, ValidationError):
+            status, code = "invalid", EXIT_REFUSED  # a bad row: the others still went
+        if outcome.status == "not_sent":
+            code = EXIT_REFUSED
+        detail = str(error) if error is not None else f"{outcome.status} (interrupted)"
+        results.add(number, status, code=_code_of(error), detail=detail)
+        worst = max(worst, code)
+
     try:
-        with _client(args) as client:
-            last_call = -float("inf")
-            for chunk in chunks:
-                wait = args.pace - (time.monotonic() - last_call)
-                if wait > 0:
-                    time.sleep(wait)
-                in_flight = chunk
-                last_call = time.monotonic()
-                worst = max(worst, _send_chunk(client, chunk, args, results))
-                in_flight = ()
-                done += len(chunk)
-                _progress(done, len(recipients))
+        with client, run:
+            for outcome in run:
+                record(outcome)
     except KeyboardInterrupt:
-        for r in in_flight:
-            results.add(r.number, "unknown", detail="interrupted while the call was in flight")
-        worst = max(worst, EXIT_UNKNOWN if in_flight else EXIT_REFUSED)
-        done += len(in_flight)
-        for r in recipients[done:]:
-            results.add(r.number, "not_sent", detail="interrupted before sending")
         sys.stderr.write("\ninterrupted: the results record what was and was not sent\n")
     finally:
+        for outcome in run.unreported:
+            record(outcome)
+        for index, recipient in enumerate(recipients):
+            if index not in reported:
+                results.add(recipient.number, "not_sent", detail="interrupted before sending")
+                worst = max(worst, EXIT_REFUSED)
         if stream is not out:
             stream.close()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(results.counts.items()))
@@ -298,30 +351,10 @@ def _cmd_batch(args: argparse.Namespace, out: TextIO) -> int:
     return worst
 
 
-def _send_chunk(
-    client: Client, chunk: Sequence[_Recipient], args: argparse.Namespace, results: _Results
-) -> int:
-    numbers = [r.number for r in chunk]
-    texts = [r.text if r.text is not None else args.message for r in chunk]
-    try:
-        result = client.batch_send_message_to_globe(numbers, texts, **_message_kwargs(args))
-    except AlismsError as error:
-        code = exit_code_for(error)
-        status = {EXIT_UNKNOWN: "unknown", EXIT_USAGE: "invalid"}.get(code, "failed")
-        for number in numbers:
-            results.add(number, status, code=error.code or type(error).__name__, detail=str(error))
-        return code
-    failed = list(result.failed)
-    ids = iter(result.message_ids)
-    for number in numbers:
-        normalized = number.lstrip("+")
-        normalized = normalized[2:] if normalized.startswith("00") else normalized
-        if normalized in failed:
-            failed.remove(normalized)
-            results.add(number, "failed", code="FailedList")
-        else:
-            results.add(number, "sent", message_id=next(ids, ""))
-    return EXIT_OK if not result.failed else EXIT_REFUSED
+def _code_of(error: AlismsError | None) -> str:
+    if error is None:
+        return ""
+    return error.code or type(error).__name__
 
 
 def _credentials_for_sign(args: argparse.Namespace) -> Credentials:
@@ -417,14 +450,39 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
 
     key_id = args.access_key_id or DEFAULT_ACCESS_KEY_ID
     secret = args.access_key_secret or DEFAULT_ACCESS_KEY_SECRET
+    url = args.receipt_url
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise ValidationError("receipt_url", f"{url!r} is not an http:// or https:// URL")
+    if not args.receipt_delay >= 0:
+        raise ValidationError("receipt_delay", "give seconds, 0 or more")
     service = FakeSMSService(access_keys={key_id: secret})
     stop = threading.Event()
+    writing = threading.Lock()
+
+    def write(line: str) -> None:
+        with writing:
+            out.write(line + "\n")
+            out.flush()
 
     def report(message: Any) -> None:
-        out.write(_describe_message(message) + "\n")
-        out.flush()
+        write(_describe_message(message))
 
-    with Sandbox(service, host=args.host, port=args.port, on_accept=report) as sandbox:
+    def pushed(message_ids: list[str], error: Exception | None) -> None:
+        ids = ", ".join(message_ids)
+        if error is None:
+            write(f"pushed delivery report(s) for {ids} to {url}")
+        else:
+            write(f"delivery report push for {ids} failed: {error}")
+
+    with Sandbox(
+        service,
+        host=args.host,
+        port=args.port,
+        on_accept=report,
+        receipt_url=url,
+        receipt_delay=args.receipt_delay,
+        on_receipt=pushed,
+    ) as sandbox:
         previous = {
             s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
         }
@@ -433,6 +491,11 @@ def _cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
                 f"alisms sandbox listening on {sandbox.endpoint} "
                 f"access_key_id={key_id} access_key_secret={secret}\n"
             )
+            if url is not None:
+                out.write(
+                    f"pushing each accepted message's delivery report to {url} "
+                    f"after {args.receipt_delay:g} s\n"
+                )
             out.flush()
             while not stop.wait(0.5):
                 pass
@@ -504,6 +567,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "send": _cmd_send,
+    "query": _cmd_query,
     "batch": _cmd_batch,
     "sign": _cmd_sign,
     "segments": _cmd_segments,

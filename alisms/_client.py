@@ -13,8 +13,11 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -23,6 +26,7 @@ import anyio
 import httpx
 
 from alisms import _core, _operations, _transport, signing
+from alisms._bulk import AsyncBulkRun, BulkMessage, BulkRun, BulkSummary
 from alisms._config import Endpoint, resolve_endpoint, resolve_timeout
 from alisms._credentials import (
     Credentials,
@@ -30,8 +34,21 @@ from alisms._credentials import (
     EnvironmentCredentials,
     StaticCredentials,
 )
-from alisms._errors import AlismsError, ConfigurationError, CredentialsError
-from alisms._results import BatchSendResult, MessageType, SendResult
+from alisms._errors import (
+    AlismsError,
+    ConfigurationError,
+    CredentialsError,
+    ThrottlingError,
+    TransportError,
+)
+from alisms._ratelimit import DEFAULT_RATE_LIMITS, RateLimiter, limiters
+from alisms._results import (
+    BatchSendResult,
+    ConversionResult,
+    MessageType,
+    QueryMessageResult,
+    SendResult,
+)
 from alisms._retry import DEFAULT_RETRY, Attempts, Retry, Step
 from alisms.signing import check_algorithm
 
@@ -39,6 +56,18 @@ __all__ = ["DEFAULT_DEADLINE", "AsyncClient", "Client"]
 
 T = TypeVar("T")
 logger = logging.getLogger("alisms")
+
+_sending: ContextVar[bool] = ContextVar("alisms_sending", default=False)
+
+
+def call_may_have_sent() -> bool:
+    """Whether the last call in this context got as far as sending a request.
+
+    A call interrupted (Ctrl-C, a task cancel) while it waited for its rate
+    limit or before its first attempt sent nothing; once a request went out,
+    it may have been accepted. Bulk runs read this to keep an exact account.
+    """
+    return _sending.get()
 
 
 class _Unset(Enum):
@@ -57,13 +86,46 @@ class _Settings:
     core: _core.Core
     credentials: CredentialsProvider
     timeout: httpx.Timeout
-    timeout_given: bool
     retry: Retry
     deadline: float | None
+    limits: Mapping[str, RateLimiter]
 
     @property
     def endpoint(self) -> Endpoint:
         return self.core.endpoint
+
+    def pace(
+        self,
+        attempts: Attempts,
+        operation: _operations.Operation[Any],
+        signed: signing.SignedRequest,
+    ) -> float:
+        """Book the action's next rate-limit slot; return the wait, or raise past the deadline."""
+        limiter = self.limits.get(operation.action)
+        if limiter is None:
+            return 0.0
+        now = time.monotonic()
+        wait = limiter.reserve(now)
+        left = attempts.remaining(now)
+        if left is not None and wait >= left:
+            refused = TransportError(
+                f"the client-side rate limit for {operation.action} "
+                f"({limiter.current:g}/s) would delay this call past its deadline; "
+                "nothing more was sent",
+                may_have_been_sent=False,
+                hint="Send less at once (send_many paces a campaign) or raise the deadline",
+            )
+            raise attempts.out_of_time(
+                refused,
+                nonce=signed.headers["x-acs-signature-nonce"],
+                date=signed.headers["x-acs-date"],
+            )
+        return wait
+
+    def succeeded(self, operation: _operations.Operation[Any]) -> None:
+        limiter = self.limits.get(operation.action)
+        if limiter is not None:
+            limiter.succeeded()
 
     def start(self, operation: _operations.Operation[Any]) -> Attempts:
         return Attempts(self.retry, operation.billed, time.monotonic(), self.deadline)
@@ -73,11 +135,8 @@ class _Settings:
     ) -> signing.SignedRequest:
         return self.core.sign(operation, credentials, date=_core.utc_now(), nonce=_core.new_nonce())
 
-    def attempt_timeout(self, attempts: Attempts, owns_client: bool) -> _transport.Timeout:
+    def attempt_timeout(self, attempts: Attempts) -> httpx.Timeout:
         """Return the attempt's timeouts: the configured ones, cut to what the deadline leaves."""
-        if not (self.timeout_given or owns_client):
-            # A client we were given keeps its own timeouts unless asked otherwise.
-            return httpx.USE_CLIENT_DEFAULT
         left = attempts.remaining(time.monotonic())
         if left is None:
             return self.timeout
@@ -114,6 +173,9 @@ class _Settings:
         signed: signing.SignedRequest,
     ) -> Step:
         """Return the next step, or raise the call's final error."""
+        limiter = self.limits.get(operation.action)
+        if limiter is not None and isinstance(error, ThrottlingError):
+            limiter.throttled()
         step = attempts.after_failure(
             error,
             now=time.monotonic(),
@@ -173,6 +235,7 @@ def _settings(
     allow_insecure_http: bool,
     retry: Retry | bool,
     deadline: float | None,
+    rate_limits: Mapping[str, float | None] | None,
 ) -> _Settings:
     if credentials is not None:
         if access_key_id is not None or access_key_secret is not None or security_token:
@@ -204,9 +267,9 @@ def _settings(
         core,
         provider,
         resolve_timeout(timeout),
-        timeout is not None,
         _retry_policy(retry),
         _deadline(deadline),
+        limiters(rate_limits),
     )
 
 
@@ -234,10 +297,9 @@ class _Base:
             settings,
             retry=settings.retry if retry is None else _retry_policy(retry),
             timeout=settings.timeout if timeout is None else resolve_timeout(timeout),
-            timeout_given=settings.timeout_given or timeout is not None,
             deadline=settings.deadline if isinstance(deadline, _Unset) else _deadline(deadline),
         )
-        clone._owns_http = False
+        clone._owns_http = False  # closing the clone closes nothing
         return clone
 
     @property
@@ -277,7 +339,11 @@ class Client(_Base):
     whole call, retries and waits included (default 30 s; ``None`` for no
     bound). Retries never send a message twice: see :mod:`alisms._retry` and
     :class:`alisms.DeliveryUnknownError`. :meth:`with_options` changes them
-    for one call.
+    for one call. ``rate_limits`` maps actions to calls per second for a
+    client-side limiter shared by every call on the client (default: the
+    documented account limits, 2,000/s for SendMessageToGlobe, 1/s for
+    BatchSendMessageToGlobe, 300/s for QueryMessage; a throttling answer
+    slows it down); ``None`` turns it off.
 
     Use it as a context manager, or call :meth:`close`. One client is safe to
     share between threads.
@@ -299,6 +365,7 @@ class Client(_Base):
         allow_insecure_http: bool = False,
         retry: Retry | bool = True,
         deadline: float | None = DEFAULT_DEADLINE,
+        rate_limits: Mapping[str, float | None] | None = DEFAULT_RATE_LIMITS,
     ) -> None:
         self._settings = _settings(
             access_key_id=access_key_id,
@@ -312,26 +379,39 @@ class Client(_Base):
             allow_insecure_http=allow_insecure_http,
             retry=retry,
             deadline=deadline,
+            rate_limits=rate_limits,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client= must be an httpx.Client (for Client)")
         if http_client is not None and transport is not None:
             raise ConfigurationError("give http_client= or transport=, not both")
+        if transport is not None and not isinstance(transport, httpx.BaseTransport):
+            raise ConfigurationError("transport= must be an httpx.BaseTransport (for Client)")
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self._settings.timeout, transport=transport
         )
+        if http_client is not None and timeout is None:
+            # A client we were given keeps its own timeouts (still cut to the deadline).
+            self._settings = replace(self._settings, timeout=http_client.timeout)
 
     def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
+        _sending.set(False)
         attempts = settings.start(operation)
         credentials = settings.credentials.get_credentials()
         signed = settings.sign(operation, credentials)
         while True:
             try:
-                timeout = settings.attempt_timeout(attempts, self._owns_http)
+                wait = settings.pace(attempts, operation, signed)
+                if wait:
+                    time.sleep(wait)
+                timeout = settings.attempt_timeout(attempts)
+                _sending.set(True)
                 answer = _transport.send(self._http, settings.endpoint.url, signed, timeout)
-                return settings.parse(operation, answer, credentials, signed)
+                result = settings.parse(operation, answer, credentials, signed)
+                settings.succeeded(operation)
+                return result
             except AlismsError as error:
                 step = settings.after_failure(attempts, error, operation, signed)
             time.sleep(step.delay)
@@ -401,6 +481,107 @@ class Client(_Base):
             )
         )
 
+    def query_message(self, message_id: str) -> QueryMessageResult:
+        """Ask where a sent message stands (QueryMessage).
+
+        ``message_id`` is a send result's ``message_id``. The answer's
+        ``status`` is an :class:`~alisms.DeliveryStatus` (the raw value is in
+        ``status_code``), with the carrier's ``error_code`` and the dates as
+        timezone-aware datetimes. Sends nothing, so it is retried like any
+        safe call.
+        """
+        return self._call(_operations.query_message(message_id))
+
+    def send_message_with_template(
+        self,
+        to: str,
+        from_: str,
+        template_code: str,
+        template_param: Mapping[str, str | int | float] | str | None = None,
+        *,
+        sms_up_extend_code: str | None = None,
+        validity_period: int | None = None,
+        channel_id: str | None = None,
+    ) -> SendResult:
+        """Send an approved template to one Chinese mainland number (SendMessageWithTemplate).
+
+        ``to`` must be a mainland mobile number (``86`` then 11 digits; the
+        mirror of the Globe methods, which refuse those). ``from_`` is the
+        approved signature name, ``template_code`` the approved template's
+        code (``SMS_...``), and ``template_param`` its variables, a mapping
+        sent as a JSON object (or a JSON object string, sent as given).
+        ``sms_up_extend_code`` is the extension code for replies and
+        ``validity_period`` is in seconds. Billed like any send, so never
+        resent after an ambiguous failure (see
+        :class:`~alisms.DeliveryUnknownError`).
+        """
+        return self._call(
+            _operations.send_message_with_template(
+                to,
+                from_,
+                template_code,
+                template_param,
+                sms_up_extend_code=sms_up_extend_code,
+                validity_period=validity_period,
+                channel_id=channel_id,
+            )
+        )
+
+    def sms_conversion(
+        self,
+        message_id: str,
+        delivered: bool,
+        *,
+        conversion_time: datetime | int | None = None,
+        to: str | None = None,
+    ) -> ConversionResult:
+        """Report whether the recipient used one message, such as an OTP (SmsConversion).
+
+        ``delivered`` is ``True`` when the recipient used (or replied to) the
+        message. ``conversion_time`` is when, as a timezone-aware datetime or
+        Unix epoch milliseconds (default: the service's now); it must fall
+        after the send. ``to`` is the recipient's number.
+        """
+        return self._call(
+            _operations.sms_conversion(
+                message_id, delivered, conversion_time=conversion_time, to=to
+            )
+        )
+
+    def conversion_data(
+        self,
+        conversion_rate: float | Decimal,
+        *,
+        report_time: datetime | int | None = None,
+    ) -> ConversionResult:
+        """Report an aggregate OTP conversion rate, from 0 to 1 (ConversionData).
+
+        ``report_time`` is the moment the rate is for, as a timezone-aware
+        datetime or Unix epoch milliseconds (default: the service's now).
+        """
+        return self._call(_operations.conversion_data(conversion_rate, report_time=report_time))
+
+    def send_many(
+        self,
+        messages: Iterable[BulkMessage | tuple[str, str]],
+        *,
+        concurrency: int = 16,
+        batch: bool = False,
+        on_progress: Callable[[BulkSummary], object] | None = None,
+    ) -> BulkRun:
+        """Send a campaign: one outcome per recipient, lazily, ``concurrency`` calls at a time.
+
+        ``messages`` is any iterable of :class:`~alisms.BulkMessage` or
+        ``(to, text)`` pairs. Use the returned run as a context manager and
+        iterate it; calls are paced by the client's ``rate_limits``. With
+        ``batch=True``, recipients go out in BatchSendMessageToGlobe calls of
+        up to 1,000. ``on_progress`` is called with the
+        :class:`~alisms.BulkSummary` after each outcome. See :mod:`alisms._bulk`.
+        """
+        return BulkRun(
+            self, messages, concurrency=concurrency, batch=batch, on_progress=on_progress
+        )
+
     def close(self) -> None:
         """Close the HTTP connections, unless the ``http_client`` was passed in."""
         if self._owns_http:
@@ -443,6 +624,7 @@ class AsyncClient(_Base):
         allow_insecure_http: bool = False,
         retry: Retry | bool = True,
         deadline: float | None = DEFAULT_DEADLINE,
+        rate_limits: Mapping[str, float | None] | None = DEFAULT_RATE_LIMITS,
     ) -> None:
         self._settings = _settings(
             access_key_id=access_key_id,
@@ -456,28 +638,42 @@ class AsyncClient(_Base):
             allow_insecure_http=allow_insecure_http,
             retry=retry,
             deadline=deadline,
+            rate_limits=rate_limits,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client= must be an httpx.AsyncClient (for AsyncClient)")
         if http_client is not None and transport is not None:
             raise ConfigurationError("give http_client= or transport=, not both")
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise ConfigurationError(
+                "transport= must be an httpx.AsyncBaseTransport (for AsyncClient)"
+            )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             timeout=self._settings.timeout, transport=transport
         )
+        if http_client is not None and timeout is None:
+            self._settings = replace(self._settings, timeout=http_client.timeout)
 
     async def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
+        _sending.set(False)
         attempts = settings.start(operation)
         credentials = await settings.credentials.get_credentials_async()
         signed = settings.sign(operation, credentials)
         while True:
             try:
-                timeout = settings.attempt_timeout(attempts, self._owns_http)
+                wait = settings.pace(attempts, operation, signed)
+                if wait:
+                    await anyio.sleep(wait)
+                timeout = settings.attempt_timeout(attempts)
+                _sending.set(True)
                 answer = await _transport.send_async(
                     self._http, settings.endpoint.url, signed, timeout
                 )
-                return settings.parse(operation, answer, credentials, signed)
+                result = settings.parse(operation, answer, credentials, signed)
+                settings.succeeded(operation)
+                return result
             except AlismsError as error:
                 step = settings.after_failure(attempts, error, operation, signed)
             await anyio.sleep(step.delay)
@@ -537,6 +733,90 @@ class AsyncClient(_Base):
                 validity_period=validity_period,
                 channel_id=channel_id,
             )
+        )
+
+    async def query_message(self, message_id: str) -> QueryMessageResult:
+        """Ask where a sent message stands (QueryMessage).
+
+        See :meth:`Client.query_message`.
+        """
+        return await self._call(_operations.query_message(message_id))
+
+    async def send_message_with_template(
+        self,
+        to: str,
+        from_: str,
+        template_code: str,
+        template_param: Mapping[str, str | int | float] | str | None = None,
+        *,
+        sms_up_extend_code: str | None = None,
+        validity_period: int | None = None,
+        channel_id: str | None = None,
+    ) -> SendResult:
+        """Send an approved template to one Chinese mainland number (SendMessageWithTemplate).
+
+        See :meth:`Client.send_message_with_template`.
+        """
+        return await self._call(
+            _operations.send_message_with_template(
+                to,
+                from_,
+                template_code,
+                template_param,
+                sms_up_extend_code=sms_up_extend_code,
+                validity_period=validity_period,
+                channel_id=channel_id,
+            )
+        )
+
+    async def sms_conversion(
+        self,
+        message_id: str,
+        delivered: bool,
+        *,
+        conversion_time: datetime | int | None = None,
+        to: str | None = None,
+    ) -> ConversionResult:
+        """Report whether the recipient used one message, such as an OTP (SmsConversion).
+
+        See :meth:`Client.sms_conversion`.
+        """
+        return await self._call(
+            _operations.sms_conversion(
+                message_id, delivered, conversion_time=conversion_time, to=to
+            )
+        )
+
+    async def conversion_data(
+        self,
+        conversion_rate: float | Decimal,
+        *,
+        report_time: datetime | int | None = None,
+    ) -> ConversionResult:
+        """Report an aggregate OTP conversion rate, from 0 to 1 (ConversionData).
+
+        See :meth:`Client.conversion_data`.
+        """
+        return await self._call(
+            _operations.conversion_data(conversion_rate, report_time=report_time)
+        )
+
+    def send_many(
+        self,
+        messages: Iterable[BulkMessage | tuple[str, str]]
+        | AsyncIterable[BulkMessage | tuple[str, str]],
+        *,
+        concurrency: int = 64,
+        batch: bool = False,
+        on_progress: Callable[[BulkSummary], object] | None = None,
+    ) -> AsyncBulkRun:
+        """Send a campaign: ``async with client.send_many(...) as run: async for outcome in run``.
+
+        ``messages`` may also be an async iterable. See
+        :meth:`Client.send_many`.
+        """
+        return AsyncBulkRun(
+            self, messages, concurrency=concurrency, batch=batch, on_progress=on_progress
         )
 
     async def aclose(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import re
@@ -65,6 +64,8 @@ _HOST: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 def _is_ip(hostname: str) -> bool:
+    import ipaddress  # imported when an endpoint is resolved, not with the package
+
     try:
         ipaddress.ip_address(hostname)
     except ValueError:
@@ -73,6 +74,8 @@ def _is_ip(hostname: str) -> bool:
 
 
 def _is_loopback(hostname: str) -> bool:
+    import ipaddress
+
     if hostname.lower() == "localhost":
         return True
     try:
@@ -100,7 +103,7 @@ def resolve_endpoint(
             "give endpoint= or region=, not both", hint="region= only picks the endpoint"
         )
     if region is not None:
-        host = REGION_ENDPOINTS.get(region)
+        host = REGION_ENDPOINTS.get(region) if isinstance(region, str) else None
         if host is None:
             raise ConfigurationError(
                 f"unknown region {region!r}",

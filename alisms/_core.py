@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import secrets
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
 
 import httpx
@@ -43,7 +42,8 @@ logger = logging.getLogger("alisms")
 
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 USER_AGENT: Final = (
-    f"alisms/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+    f"alisms/{__version__} python/{'.'.join(map(str, sys.version_info[:3]))} "
+    f"httpx/{httpx.__version__}"
 )
 _EXCERPT: Final = 200
 _REDACTED: Final = "<redacted>"
@@ -154,6 +154,23 @@ class Core:
         ``sent_date`` (the request's ``x-acs-date``) lets a clock-skew error
         say how far off the local clock is.
         """
+        try:
+            return self._parse(operation, status, headers, body, credentials, sent_date)
+        except MalformedResponseError as error:
+            if not operation.billed:
+                # The "outcome unknown" advice is for sends; this call sent nothing.
+                error.hint = f"{operation.action} sends no message: it is safe to call it again"
+            raise
+
+    def _parse(
+        self,
+        operation: Operation[T],
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        credentials: Credentials,
+        sent_date: str | None,
+    ) -> T:
         known = credentials.secrets()
         data = _decode(status, headers, body, known)
         request_id = _text(data.get("RequestId"), known)
@@ -262,6 +279,8 @@ def _skew_hint(sent_date: str | None, server_date: str | None) -> str | None:
     """Say how far the local clock is from the server's, from the response's Date header."""
     if not sent_date or not server_date:
         return None
+    from email.utils import parsedate_to_datetime  # only on this rare path: import cost
+
     try:
         sent = datetime.strptime(sent_date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         server = parsedate_to_datetime(server_date)

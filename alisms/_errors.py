@@ -9,6 +9,7 @@
     ├── TransportError                      no usable HTTP exchange
     ├── MalformedResponseError              the body is not the expected JSON
     ├── DeliveryUnknownError                a send may or may not have been accepted
+    ├── ReceiptError (also ValueError)      a delivery-report push is not the documented JSON
     └── APIError                            the service refused the request
         ├── AuthenticationError             signature, AccessKey, STS token, clock
         ├── PermissionDeniedError           RAM policy, account state, risk control
@@ -38,6 +39,7 @@ __all__ = [
     "MalformedResponseError",
     "MessageRejectedError",
     "PermissionDeniedError",
+    "ReceiptError",
     "ServerError",
     "ThrottlingError",
     "TransportError",
@@ -201,6 +203,27 @@ class DeliveryUnknownError(AlismsError):
                 "delivery receipts, the console) before sending it again"
             ),
         )
+
+
+class ReceiptError(AlismsError, ValueError):
+    """A delivery-report push is not the documented JSON array of reports.
+
+    Raised by :func:`alisms.parse_delivery_reports`, which reads all or
+    nothing: no report of a push is returned when one of them is malformed.
+    ``index`` is the position of the offending report in the array (``None``
+    when the body as a whole is wrong) and ``field`` the offending field, if
+    one is to blame. The text says what is wrong and where, never a value
+    that could be personal data, such as a phone number.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, field: str | None = None) -> None:
+        self.index = index
+        self.field = field
+        where = "" if index is None else f"report [{index}]: "
+        super().__init__(f"{where}{message}")
+
+    def __repr__(self) -> str:
+        return f"ReceiptError(index={self.index!r}, field={self.field!r}, message={self.message!r})"
 
 
 class APIError(AlismsError):

@@ -10,17 +10,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
 from alisms import _validation as check
-from alisms._results import BatchSendResult, MessageType, NumberDetail, SendResult
+from alisms._results import (
+    BatchSendResult,
+    ConversionResult,
+    DeliveryStatus,
+    MessageType,
+    NumberDetail,
+    QueryMessageResult,
+    SendResult,
+)
 
 __all__ = [
     "API_VERSION",
     "BadField",
     "Operation",
     "batch_send_message_to_globe",
+    "conversion_data",
+    "parse_date",
+    "query_message",
     "send_message_to_globe",
+    "send_message_with_template",
+    "sms_conversion",
 ]
 
 API_VERSION: Final = "2018-05-01"
@@ -111,6 +125,75 @@ def batch_send_message_to_globe(
     return Operation("BatchSendMessageToGlobe", params, _parse_batch, billed=True)
 
 
+def query_message(message_id: object) -> Operation[QueryMessageResult]:
+    """Validate a status query and return its operation (safe to retry: it sends nothing)."""
+    params = {"MessageId": check.message_id(message_id)}
+    return Operation("QueryMessage", params, _parse_query)
+
+
+def send_message_with_template(
+    to: object,
+    from_: object,
+    template_code: object,
+    template_param: object = None,
+    *,
+    sms_up_extend_code: object = None,
+    validity_period: object = None,
+    channel_id: object = None,
+) -> Operation[SendResult]:
+    """Validate a template send to a Chinese mainland number and return its operation.
+
+    ``TemplateParam`` goes as one JSON object string, not flattened.
+    """
+    params = _optional(
+        {
+            "To": check.mainland_number(to),
+            "From": check.signature_name(from_),
+            "TemplateCode": check.template_code(template_code),
+            "TemplateParam": check.template_param(template_param),
+            "SmsUpExtendCode": check.sms_up_extend_code(sms_up_extend_code),
+            "ValidityPeriod": check.validity_period(validity_period),
+            "ChannelId": check.channel_id(channel_id),
+        }
+    )
+    return Operation("SendMessageWithTemplate", params, _parse_send, billed=True)
+
+
+def sms_conversion(
+    message_id: object,
+    delivered: object,
+    *,
+    conversion_time: object = None,
+    to: object = None,
+) -> Operation[ConversionResult]:
+    """Validate a per-message conversion report and return its operation.
+
+    ``ConversionTime`` goes as Unix epoch milliseconds.
+    """
+    params = _optional(
+        {
+            "MessageId": check.message_id(message_id),
+            "Delivered": check.delivered(delivered),
+            "ConversionTime": check.epoch_millis(conversion_time, "conversion_time"),
+            "To": check.any_number(to),
+        }
+    )
+    return Operation("SmsConversion", params, _parse_conversion)
+
+
+def conversion_data(
+    conversion_rate: object, *, report_time: object = None
+) -> Operation[ConversionResult]:
+    """Validate an aggregate conversion-rate report and return its operation."""
+    params = _optional(
+        {
+            "ConversionRate": check.conversion_rate(conversion_rate),
+            "ReportTime": check.epoch_millis(report_time, "report_time"),
+        }
+    )
+    return Operation("ConversionData", params, _parse_conversion)
+
+
 def _json_array(items: list[str]) -> str:
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
 
@@ -171,6 +254,48 @@ def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
     return [str(i) for i in decoded]
 
 
+def parse_date(text: str) -> datetime:
+    """Read the API's dates, such as ``Mon, 24 Dec 2018 16:58:22 +0800``, as an aware datetime.
+
+    Raises :class:`ValueError` for text that is not such a date or has no
+    time zone (the wall-clock time alone would be hours off).
+    """
+    from email.utils import parsedate_to_datetime  # the email package costs ms at import
+
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        raise ValueError("is not a date like 'Mon, 24 Dec 2018 16:58:22 +0800'") from None
+    if moment.tzinfo is None:
+        raise ValueError("has no time zone offset (like +0800)")
+    return moment
+
+
+def _date(data: Mapping[str, Any], key: str) -> datetime | None:
+    """Decode an optional date field: missing or empty means none."""
+    text = _opt_str(data, key)
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise BadField(f"{key} {_excerpt(text)} {exc}") from None
+
+
+def _excerpt(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
+def _code(data: Mapping[str, Any], key: str) -> str:
+    """Decode a status code: a string, or a JSON whole number (kept as its digits)."""
+    value = data.get(key)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise BadField(f"{key} is {_describe(value)}, not a string")
+
+
 def _describe(value: object) -> str:
     return "missing" if value is None else f"a {type(value).__name__}"
 
@@ -213,6 +338,37 @@ def _parse_batch(data: Mapping[str, Any], body: bytes) -> BatchSendResult:
         response_description=_opt_str(data, "ResponseDescription"),
         request_id=_opt_str(data, "RequestId"),
         from_=_opt_str(data, "From"),
+        raw=data,
+        raw_body=body,
+    )
+
+
+def _parse_query(data: Mapping[str, Any], body: bytes) -> QueryMessageResult:
+    status_code = _code(data, "Status")
+    return QueryMessageResult(
+        message_id=_str(data, "MessageId"),
+        to=_opt_str(data, "To"),
+        status=DeliveryStatus.from_code(status_code),
+        status_code=status_code,
+        error_code=_opt_str(data, "ErrorCode"),
+        error_description=_opt_str(data, "ErrorDescription"),
+        message=_opt_str(data, "Message"),
+        send_date=_date(data, "SendDate"),
+        receive_date=_date(data, "ReceiveDate"),
+        number_detail=_number_detail(data),
+        response_code=_str(data, "ResponseCode"),
+        response_description=_opt_str(data, "ResponseDescription"),
+        request_id=_opt_str(data, "RequestId"),
+        raw=data,
+        raw_body=body,
+    )
+
+
+def _parse_conversion(data: Mapping[str, Any], body: bytes) -> ConversionResult:
+    return ConversionResult(
+        response_code=_str(data, "ResponseCode"),
+        response_description=_opt_str(data, "ResponseDescription"),
+        request_id=_opt_str(data, "RequestId"),
         raw=data,
         raw_body=body,
     )

@@ -39,6 +39,7 @@ from alisms._errors import (
     ConfigurationError,
     DeliveryUnknownError,
     MalformedResponseError,
+    MessageRejectedError,
     TransportError,
     bare_code,
 )
@@ -194,14 +195,12 @@ class Attempts:
         if self.billed and kind is Failure.AMBIGUOUS:
             self.ambiguous = True
         if kind is Failure.FINAL:
-            # A final answer to the identical resend would have been the answer to the
-            # first attempt too, so it was not accepted either; only a date that has
-            # aged out of the window since proves nothing.
-            if (
-                self.ambiguous
-                and isinstance(error, APIError)
-                and error.code.startswith("InvalidTimeStamp")
-            ):
+            # A business refusal of the identical resend comes from behind the gateway,
+            # past its nonce check, so the first attempt never got that far either.
+            # Anything the gateway itself refused (a date or STS token that aged out,
+            # a key disabled since) may have been checked before the nonce: it
+            # proves nothing about the first attempt.
+            if self.ambiguous and not isinstance(error, MessageRejectedError):
                 raise self._final(error, nonce, date)
             raise error
         if self.tries >= self.retry.attempts:

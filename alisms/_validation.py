@@ -6,8 +6,12 @@ Each check returns the value as it will be sent, or raises
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Final
 
 from alisms._errors import ValidationError
@@ -15,14 +19,24 @@ from alisms._results import MessageType
 
 __all__ = [
     "MAX_BATCH",
+    "any_number",
     "batch_messages",
     "batch_numbers",
     "channel_id",
+    "conversion_rate",
+    "delivered",
+    "epoch_millis",
+    "mainland_number",
+    "message_id",
     "message_text",
     "message_type",
     "phone_number",
     "sender_id",
+    "signature_name",
+    "sms_up_extend_code",
     "task_id",
+    "template_code",
+    "template_param",
     "validity_period",
 ]
 
@@ -30,16 +44,17 @@ MAX_BATCH: Final = 1000
 """The most numbers one BatchSendMessageToGlobe call takes."""
 
 _DIGITS: Final = re.compile(r"[0-9]{7,15}")
+_MAINLAND: Final = re.compile(r"861[0-9]{10}")
 _SENDER: Final = re.compile(r"[A-Za-z0-9]+")
+_TOKEN: Final = re.compile(r"[!-~]{1,255}")
+_EXTEND_CODE: Final = re.compile(r"[0-9]{1,20}")
+_MIN_MILLIS: Final = 10**12
+_MAX_MILLIS: Final = 253_402_300_799_999
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def phone_number(value: object, field: str = "to") -> str:
-    """Return ``value`` as dialing code and number, digits only.
-
-    A leading ``+`` or ``00`` is removed. Spaces, dashes, brackets and
-    anything else are refused rather than guessed at; so are Chinese mainland
-    numbers (dialing code 86), which this API cannot reach.
-    """
+def _dialable(value: object, field: str) -> str:
+    """Normalise a number: digits only, dialing code first; a leading ``+`` or ``00`` removed."""
     if not isinstance(value, str):
         raise ValidationError(field, f"a phone number must be a string, not {type(value).__name__}")
     number = value
@@ -60,6 +75,17 @@ def phone_number(value: object, field: str = "to") -> str:
             f"{value!r} does not start with a dialing code (no dialing code starts with 0); "
             "give the dialing code then the number, for example '85212345678'",
         )
+    return number
+
+
+def phone_number(value: object, field: str = "to") -> str:
+    """Return ``value`` as dialing code and number, digits only.
+
+    A leading ``+`` or ``00`` is removed. Spaces, dashes, brackets and
+    anything else are refused rather than guessed at; so are Chinese mainland
+    numbers (dialing code 86), which this API cannot reach.
+    """
+    number = _dialable(value, field)
     if number.startswith("86"):
         raise ValidationError(
             field,
@@ -68,6 +94,37 @@ def phone_number(value: object, field: str = "to") -> str:
             "SendMessageWithTemplate for mainland numbers",
         )
     return number
+
+
+def mainland_number(value: object, field: str = "to") -> str:
+    """Return a Chinese mainland mobile number, ``86`` and 11 digits: the Globe rule's mirror.
+
+    Normalised as :func:`phone_number` normalises; SendMessageWithTemplate
+    reaches only mainland numbers, whose mobile numbers are 11 digits
+    beginning with 1.
+    """
+    number = _dialable(value, field)
+    if not number.startswith("86"):
+        raise ValidationError(
+            field,
+            f"{value!r} is not a Chinese mainland number: SendMessageWithTemplate reaches only "
+            "numbers with dialing code 86 (for example '8613800138000'); use "
+            "SendMessageToGlobe for numbers elsewhere",
+        )
+    if not _MAINLAND.fullmatch(number):
+        raise ValidationError(
+            field,
+            f"{value!r} is not a Chinese mainland mobile number: give 86 then the 11-digit "
+            "number, which begins with 1 (for example '8613800138000')",
+        )
+    return number
+
+
+def any_number(value: object, field: str = "to") -> str | None:
+    """Return a number of any country, normalised as :func:`phone_number` does, or ``None``."""
+    if value is None:
+        return None
+    return _dialable(value, field)
 
 
 def sender_id(value: object) -> str | None:
@@ -189,3 +246,172 @@ def batch_messages(value: object, count: int) -> list[str]:
             "message", f"{len(texts)} texts for {count} numbers: give one text per number"
         )
     return [message_text(t, f"message[{i}]") for i, t in enumerate(texts)]
+
+
+# -- the other operations ------------------------------------------------------------
+
+
+def message_id(value: object, field: str = "message_id") -> str:
+    """Return a message ID as sent: a string such as a send result's ``message_id``."""
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        raise ValidationError(
+            field,
+            f"{_shown(value)} is not a message ID: give the string a send returned "
+            "(result.message_id), 1 to 255 printable ASCII characters without spaces",
+        )
+    return value
+
+
+def signature_name(value: object) -> str:
+    """Return SendMessageWithTemplate's ``From``: the approved signature name, not blank."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            "from_",
+            f"{_shown(value)} is not a signature name: give the signature approved in the "
+            "SMS console, exactly as approved",
+        )
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValidationError("from_", "the signature name contains a control character")
+    return _text_only(value, "from_")
+
+
+def template_code(value: object) -> str:
+    """Return a template code (such as ``SMS_123456789``): printable ASCII, no spaces."""
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        raise ValidationError(
+            "template_code",
+            f"{_shown(value)} is not a template code: give the code of an approved template "
+            "as the console shows it, for example 'SMS_123456789'",
+        )
+    return value
+
+
+def template_param(value: object) -> str | None:
+    """Return the template's variables as a JSON object text, or ``None`` when there are none.
+
+    A mapping of variable names to text (or numbers) is JSON-encoded compactly,
+    in its own order, with non-ASCII text as is; a string must already be a
+    JSON object and is sent as given. An empty mapping sends nothing.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except (ValueError, RecursionError):
+            decoded = None
+        if not isinstance(decoded, dict):
+            raise ValidationError(
+                "template_param",
+                'a string must be a JSON object such as \'{"code": "1234"}\'; '
+                "or give a mapping of variable names to values",
+            )
+        return _text_only(value, "template_param")
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            "template_param",
+            f"give a mapping of variable names to values, not {type(value).__name__}",
+        )
+    if not value:
+        return None
+    for name, item in value.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError(
+                "template_param", f"variable name {_shown(name)} is not a non-empty string"
+            )
+        _text_only(name, "template_param")
+        if isinstance(item, str):
+            _text_only(item, f"template_param[{name!r}]")
+        elif isinstance(item, bool) or not isinstance(item, int | float):
+            raise ValidationError(
+                f"template_param[{name!r}]",
+                f"a template variable is text or a number, not {type(item).__name__}",
+            )
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError(f"template_param[{name!r}]", f"{item!r} is not a number")
+    return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def sms_up_extend_code(value: object) -> str | None:
+    """Return the reply (MO) extension code, or ``None``: 1 to 20 digits."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _EXTEND_CODE.fullmatch(value):
+        raise ValidationError(
+            "sms_up_extend_code", f"{_shown(value)} is not a string of 1 to 20 digits"
+        )
+    return value
+
+
+def delivered(value: object) -> str:
+    """Return SmsConversion's ``Delivered`` as sent: ``"true"`` or ``"false"`` from a bool."""
+    if not isinstance(value, bool):
+        raise ValidationError(
+            "delivered",
+            f"give True (the recipient used the message) or False, not {_shown(value)}",
+        )
+    return "true" if value else "false"
+
+
+def epoch_millis(value: object, field: str) -> str | None:
+    """Return a moment as Unix epoch milliseconds, or ``None``.
+
+    Takes a timezone-aware :class:`~datetime.datetime` or whole milliseconds
+    since the epoch. A naive datetime is refused (its zone would be a guess),
+    and so is a count before September 2001, which is seconds given as
+    milliseconds far more often than a real date.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationError(
+                field,
+                "the datetime has no time zone: give an aware one, "
+                "such as datetime.now(timezone.utc)",
+            )
+        millis = (value - _EPOCH) // timedelta(milliseconds=1)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        millis = value
+    else:
+        raise ValidationError(
+            field,
+            f"give a timezone-aware datetime or Unix epoch milliseconds, not {_shown(value)}",
+        )
+    if not _MIN_MILLIS <= millis <= _MAX_MILLIS:
+        shown = str(millis) if abs(millis) < 10**20 else "the number"
+        raise ValidationError(
+            field,
+            f"{shown} is not a time in Unix epoch milliseconds from 2001 to 9999 "
+            "(seconds given where milliseconds are needed?)",
+        )
+    return str(millis)
+
+
+def conversion_rate(value: object) -> str:
+    """Return ConversionData's rate as sent: a number from 0 to 1, written out in full."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValidationError(
+            "conversion_rate", f"give a number from 0 to 1 (such as 0.53), not {_shown(value)}"
+        )
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        number = Decimal(repr(value)) if math.isfinite(value) else Decimal("NaN")
+    else:
+        number = Decimal(value) if abs(value) < 10**20 else Decimal(2)
+    if not number.is_finite() or not 0 <= number <= 1:
+        raise ValidationError(
+            "conversion_rate", f"{_shown(value)} is not a rate from 0 to 1 (such as 0.53)"
+        )
+    return format(number, "f")
+
+
+def _shown(value: object) -> str:
+    """A short description of a refused value for an error message."""
+    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+        if isinstance(value, int) and abs(value) >= 10**20:
+            return "the number"
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return "None" if value is None else f"a {type(value).__name__}"

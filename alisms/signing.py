@@ -217,14 +217,17 @@ def _rsa_sha256(pem: str, message: bytes) -> bytes:
 
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
-    except (ValueError, TypeError):
-        # Deliberately no chaining and no detail: the exception would carry the key.
+    except Exception:  # cryptography raises several kinds for unusable keys
+        # Deliberately no chaining and no detail: the exception could carry the key.
         raise ValueError(
             "ACS3-RSA-SHA256 needs an unencrypted PEM RSA private key as the secret"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("ACS3-RSA-SHA256 needs an RSA private key")
-    return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    try:
+        return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    except Exception:
+        raise ValueError("ACS3-RSA-SHA256 could not sign with this key") from None
 
 
 def authorization(
@@ -245,7 +248,10 @@ def format_date(moment: datetime) -> str:
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("the signing date must be timezone-aware (use datetime.now(UTC))")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:
+        raise ValueError(f"{moment!r} is out of range in UTC") from None
 
 
 _REDACTED: Final = "<redacted>"

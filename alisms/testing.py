@@ -5,8 +5,13 @@ signature by any correct signer, with parameters in the body or the query
 string, extra signed headers, SHA-256 or SM3; the 15-minute date window; nonce
 reuse; known AccessKeys and STS tokens) and then the API's own rules (required
 parameters, number format, Chinese mainland numbers, sender IDs, batch size,
-JSON arrays, ``FailedList``, ``Segments``). It answers with the documented
-response and error shapes, records every accepted message, and can inject
+JSON arrays, ``FailedList``, ``Segments``). It answers all six operations of
+the API with the documented response and error shapes: the two Globe sends,
+SendMessageWithTemplate (mainland numbers only), QueryMessage for the messages
+it accepted (delivered, unless a test says otherwise with
+:meth:`~FakeSMSService.set_status`), SmsConversion and ConversionData. It
+records every accepted message and conversion report, can push delivery
+reports to a URL (:meth:`~FakeSMSService.push_receipts`), and can inject
 faults. Use it as an httpx transport (no network)::
 
     fake = FakeSMSService()
@@ -29,7 +34,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from email.utils import format_datetime
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -37,17 +44,21 @@ import httpx
 
 from alisms import signing
 from alisms._client import AsyncClient, Client
+from alisms._results import DeliveryStatus
 from alisms._segments import count_segments
 
 __all__ = [
     "DEFAULT_ACCESS_KEY_ID",
     "DEFAULT_ACCESS_KEY_SECRET",
     "AcceptedMessage",
+    "ConversionRateReport",
+    "ConversionReport",
     "FakeRequest",
     "FakeResponse",
     "FakeSMSService",
     "FakeTransport",
     "FaultKind",
+    "ReceiptPushError",
 ]
 
 DEFAULT_ACCESS_KEY_ID: Final = "alisms-test-id"
@@ -67,7 +78,13 @@ _AUTH: Final = re.compile(
     r"SignedHeaders=(?P<signed>[^,]*),Signature=(?P<sig>[0-9a-fA-F]+)"
 )
 _NUMBER: Final = re.compile(r"[0-9]{7,15}")
+_MAINLAND: Final = re.compile(r"861[0-9]{10}")
 _SENDER: Final = re.compile(r"[A-Za-z0-9]+")
+_RATE: Final = re.compile(r"[0-9]+(\.[0-9]+)?")
+_VARIABLE: Final = re.compile(r"\$\{([^}]*)\}")
+_SERVICE_ZONE: Final = timezone(timedelta(hours=8))
+"""The service writes its dates in China Standard Time (``+0800``)."""
+_FIRST_MESSAGE_ID: Final = 1008030300000000
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,16 @@ class FakeResponse:
 
 @dataclass(frozen=True)
 class AcceptedMessage:
-    """One message the fake accepted (a batch gives one per accepted number)."""
+    """One message the fake accepted (a batch gives one per accepted number).
+
+    A SendMessageWithTemplate message has ``action`` ``"SendMessageWithTemplate"``,
+    the signature name in ``from_``, and ``template_code``, ``template_param``
+    (the variables, decoded) and ``sms_up_extend_code`` as sent. Its ``text``
+    is the template filled in when the fake knows the template
+    (``FakeSMSService(templates=...)``); otherwise, since the fake cannot
+    know the approved wording, the code then the variables as sent, such as
+    ``[SMS_123] {"code":"1234"}``.
+    """
 
     message_id: str
     to: str
@@ -123,6 +149,67 @@ class AcceptedMessage:
     access_key_id: str
     request_id: str
     accepted_at: datetime
+    template_code: str | None = None
+    template_param: Mapping[str, Any] | None = None
+    sms_up_extend_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversionReport:
+    """One SmsConversion report the fake accepted.
+
+    ``conversion_time`` is ``None`` when the report gave none (the service
+    then takes its own now).
+    """
+
+    message_id: str
+    delivered: bool
+    conversion_time: datetime | None
+    to: str | None
+    access_key_id: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ConversionRateReport:
+    """One ConversionData report the fake accepted: the rate exactly as sent."""
+
+    rate: Decimal
+    report_time: datetime | None
+    access_key_id: str
+    request_id: str
+
+
+class ReceiptPushError(Exception):
+    """A delivery-report push was not taken: no answer, or not HTTP 200 with a numeric ``code``.
+
+    ``status`` is the HTTP status (``None`` when no answer came) and
+    ``excerpt`` the start of the answer's body. The reports stay unpushed.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, excerpt: str = "") -> None:
+        self.status = status
+        self.excerpt = excerpt
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """What became of an accepted message, as QueryMessage and the reports tell it."""
+
+    status_code: str
+    error_code: str | None
+    error_description: str | None
+    at: datetime | None
+
+
+# The carrier's verdict for each state unless a test gives one: QueryMessage's
+# documented example says DELIVERED, the delivery reports' example says success.
+_VERDICTS: Final[dict[str, tuple[str, str, str]]] = {
+    DeliveryStatus.DELIVERED.value: ("DELIVERED", "success", "success"),
+    DeliveryStatus.FAILED.value: ("UNDELIV", "UNDELIV", "The carrier could not deliver it"),
+    DeliveryStatus.EXPIRED.value: ("EXPIRED", "EXPIRED", "The validity period ran out"),
+}
 
 
 class _Refusal(Exception):
@@ -144,6 +231,13 @@ class FakeSMSService:
     ``sts_tokens`` maps an AccessKey ID to the STS token it must present;
     ``rsa_public_keys`` maps an AccessKey ID to a PEM public key for
     ``ACS3-RSA-SHA256``; ``clock`` returns the fake's current UTC time.
+    ``templates`` maps SendMessageWithTemplate's approved template codes to
+    their text with ``${name}`` variables; when given, other codes and
+    missing variables are refused as the service refuses them, and the text
+    recorded is the template filled in. By default any code is accepted.
+
+    ``messages`` lists every accepted message, ``conversions`` every
+    SmsConversion report and ``conversion_rates`` every ConversionData report.
     """
 
     access_keys: Mapping[str, str] = field(
@@ -155,6 +249,12 @@ class FakeSMSService:
     endpoint: str = "https://dysmsapi.ap-southeast-1.aliyuncs.com"
     messages: list[AcceptedMessage] = field(default_factory=list, init=False)
     on_accept: Callable[[AcceptedMessage], None] | None = field(default=None)
+    templates: Mapping[str, str] | None = None
+    conversions: list[ConversionReport] = field(default_factory=list, init=False)
+    conversion_rates: list[ConversionRateReport] = field(default_factory=list, init=False)
+    _by_id: dict[str, AcceptedMessage] = field(default_factory=dict, init=False, repr=False)
+    _deliveries: dict[str, _Delivery] = field(default_factory=dict, init=False, repr=False)
+    _pushed: set[str] = field(default_factory=set, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _nonces: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
     _faults: deque[_Fault] = field(default_factory=deque, init=False, repr=False)
@@ -175,18 +275,170 @@ class FakeSMSService:
             self._faults.extend(_Fault(kind, seconds) for _ in range(times))
 
     def client(self, **kwargs: Any) -> Client:
-        """A :class:`alisms.Client` wired to this fake (no network)."""
+        """A :class:`alisms.Client` wired to this fake (no network).
+
+        Keyword arguments go to the client; unless given, the fake's first
+        AccessKey, its endpoint, and no client-side rate limit (pass
+        ``rate_limits=`` to test pacing).
+        """
         kwargs.setdefault("access_key_id", next(iter(self.access_keys)))
         kwargs.setdefault("access_key_secret", self.access_keys[kwargs["access_key_id"]])
         kwargs.setdefault("endpoint", self.endpoint)
+        kwargs.setdefault("rate_limits", None)
         return Client(transport=FakeTransport(self), **kwargs)
 
     def async_client(self, **kwargs: Any) -> AsyncClient:
-        """An :class:`alisms.AsyncClient` wired to this fake (no network)."""
+        """An :class:`alisms.AsyncClient` wired to this fake (no network); see :meth:`client`."""
         kwargs.setdefault("access_key_id", next(iter(self.access_keys)))
         kwargs.setdefault("access_key_secret", self.access_keys[kwargs["access_key_id"]])
         kwargs.setdefault("endpoint", self.endpoint)
+        kwargs.setdefault("rate_limits", None)
         return AsyncClient(transport=FakeTransport(self), **kwargs)
+
+    # -- what became of the messages ---------------------------------------------
+
+    def set_status(
+        self,
+        message_id: str,
+        status: DeliveryStatus | str,
+        *,
+        error_code: str | None = None,
+        error_description: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Say what became of an accepted message, for QueryMessage and the delivery reports.
+
+        Every accepted message is ``DELIVERED`` unless set otherwise. ``status``
+        is a :class:`alisms.DeliveryStatus` or a raw ``Status`` value (such as
+        ``"9"``, to see how an application copes with one it does not know).
+        ``error_code`` and ``error_description`` are the carrier's verdict
+        (default: one fitting the state), ``at`` the carrier's report time
+        (default: the fake's clock now). A message that is ``DELIVERING`` has
+        no report to push yet.
+        """
+        if status is DeliveryStatus.UNKNOWN:
+            raise ValueError("give the raw Status value (a string such as '9') for an odd state")
+        code = status.value if isinstance(status, DeliveryStatus) else status
+        if not isinstance(code, str) or not code:
+            raise ValueError(f"status must be an alisms.DeliveryStatus or a string, not {status!r}")
+        with self._lock:
+            if message_id not in self._by_id:
+                raise KeyError(f"the fake accepted no message {message_id!r}")
+            self._deliveries[message_id] = _Delivery(
+                code,
+                error_code,
+                error_description,
+                None if code == DeliveryStatus.DELIVERING.value else (at or self.clock()),
+            )
+
+    def status_of(self, message_id: str) -> DeliveryStatus:
+        """The state QueryMessage reports for an accepted message."""
+        with self._lock:
+            if message_id not in self._by_id:
+                raise KeyError(f"the fake accepted no message {message_id!r}")
+            return DeliveryStatus.from_code(self._delivery(message_id).status_code)
+
+    def delivery_reports(self, message_ids: Iterable[str] | None = None) -> list[dict[str, str]]:
+        """The delivery reports the platform would push, as JSON-ready objects.
+
+        With ``message_ids``, the reports of those messages (pushed before or
+        not); without, those of every accepted message not yet pushed. A
+        message still ``DELIVERING`` has none.
+        """
+        if isinstance(message_ids, str):
+            raise TypeError("give message_ids as a list of ids, not one string")
+        with self._lock:
+            if message_ids is None:
+                chosen = [m for m in self.messages if m.message_id not in self._pushed]
+            else:
+                chosen = []
+                for message_id in message_ids:
+                    if message_id not in self._by_id:
+                        raise KeyError(f"the fake accepted no message {message_id!r}")
+                    chosen.append(self._by_id[message_id])
+            return [
+                self._report(m)
+                for m in chosen
+                if self._delivery(m.message_id).status_code != DeliveryStatus.DELIVERING.value
+            ]
+
+    def push_receipts(
+        self,
+        url: str,
+        *,
+        message_ids: Iterable[str] | None = None,
+        timeout: float = 5.0,
+    ) -> list[dict[str, str]]:
+        """POST delivery reports to ``url`` as the platform does, and return what was pushed.
+
+        The body is a JSON array of the reports of :meth:`delivery_reports`
+        (``message_ids`` as there: give ids again to push a duplicate, as the
+        platform may). The receiver must answer HTTP 200 with a JSON object
+        whose ``code`` is a number, such as ``alisms.RECEIPT_REPLY``;
+        otherwise :class:`ReceiptPushError` is raised and the reports stay
+        unpushed (the platform would push them again later). Nothing is sent
+        when there is no report. The request ignores proxy settings.
+        """
+        reports = self.delivery_reports(message_ids)
+        if not reports:
+            return []
+        body = json.dumps(reports, ensure_ascii=False).encode("utf-8")
+        try:
+            with httpx.Client(trust_env=False, timeout=timeout) as http:
+                answer = http.post(
+                    url, content=body, headers={"content-type": "application/json;charset=utf-8"}
+                )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ReceiptPushError(
+                f"the push to {url} got no answer: {type(exc).__name__}: {exc}"
+            ) from exc
+        excerpt = answer.content[:200].decode("utf-8", "replace")
+        try:
+            reply = json.loads(answer.content)
+        except (ValueError, RecursionError):
+            reply = None
+        code = reply.get("code") if isinstance(reply, dict) else None
+        if answer.status_code != 200 or isinstance(code, bool) or not isinstance(code, int | float):
+            raise ReceiptPushError(
+                f"the push to {url} was answered HTTP {answer.status_code} with "
+                f"{excerpt!r}; the platform wants HTTP 200 and a JSON object with a numeric "
+                "'code', such as alisms.RECEIPT_REPLY",
+                status=answer.status_code,
+                excerpt=excerpt,
+            )
+        with self._lock:
+            self._pushed.update(r["MessageId"] for r in reports)
+        return reports
+
+    def _delivery(self, message_id: str) -> _Delivery:
+        """The message's delivery state; call with the lock held."""
+        found = self._deliveries.get(message_id)
+        if found is not None:
+            return found
+        message = self._by_id[message_id]
+        return _Delivery(DeliveryStatus.DELIVERED.value, None, None, message.accepted_at)
+
+    def _report(self, message: AcceptedMessage) -> dict[str, str]:
+        """One delivery report in the documented push format; call with the lock held."""
+        delivery = self._delivery(message.message_id)
+        _, code, description = _VERDICTS.get(delivery.status_code, ("", "", ""))
+        report = {
+            "To": message.to,
+            "Status": delivery.status_code,
+            "MessageId": message.message_id,
+            "SmsSize": str(message.segments),
+            "SendDate": _service_date(message.accepted_at),
+            "ReceiveDate": _service_date(delivery.at) if delivery.at is not None else "",
+            "ErrorCode": delivery.error_code if delivery.error_code is not None else code,
+            "ErrorDescription": (
+                delivery.error_description
+                if delivery.error_description is not None
+                else description
+            ),
+        }
+        if message.task_id is not None:
+            report["TaskId"] = message.task_id
+        return report
 
     # -- handling ------------------------------------------------------------
 
@@ -450,6 +702,14 @@ class FakeSMSService:
             return self._send(params, key_id, request_id)
         if action == "BatchSendMessageToGlobe":
             return self._batch(params, key_id, request_id)
+        if action == "QueryMessage":
+            return self._query(params, request_id)
+        if action == "SendMessageWithTemplate":
+            return self._template(params, key_id, request_id)
+        if action == "SmsConversion":
+            return self._conversion(params, key_id, request_id)
+        if action == "ConversionData":
+            return self._conversion_data(params, key_id, request_id)
         return _gateway(
             404,
             "InvalidApi.NotFound",
@@ -483,12 +743,13 @@ class FakeSMSService:
         params: dict[str, str],
         key_id: str,
         request_id: str,
+        template_param: Mapping[str, Any] | None = None,
     ) -> AcceptedMessage:
         info = count_segments(text)
         validity = params.get("ValidityPeriod")
         with self._lock:
             message = AcceptedMessage(
-                message_id=str(1008030300000000 + len(self.messages) + 1),
+                message_id=str(_FIRST_MESSAGE_ID + len(self.messages) + 1),
                 to=to,
                 text=text,
                 from_=params.get("From"),
@@ -502,8 +763,12 @@ class FakeSMSService:
                 access_key_id=key_id,
                 request_id=request_id,
                 accepted_at=self.clock(),
+                template_code=params.get("TemplateCode"),
+                template_param=template_param,
+                sms_up_extend_code=params.get("SmsUpExtendCode"),
             )
             self.messages.append(message)
+            self._by_id[message.message_id] = message
         if self.on_accept is not None:
             self.on_accept(message)
         return message
@@ -580,6 +845,218 @@ class FakeSMSService:
         if params.get("From") is not None:
             body["From"] = params["From"]
         return _json(200, body)
+
+    def _required(self, params: dict[str, str], names: Iterable[str], request_id: str) -> None:
+        for name in names:
+            if not params.get(name):
+                raise _Refusal(
+                    _gateway(
+                        400, f"Missing{name}", f"{name} is mandatory for this action.", request_id
+                    )
+                )
+
+    def _known(self, message_id: str, request_id: str) -> AcceptedMessage:
+        with self._lock:
+            message = self._by_id.get(message_id)
+        if message is None:
+            raise _Refusal(
+                _business("DATA_NOT_EXIST", "No message has this MessageId.", request_id)
+            )
+        return message
+
+    def _query(self, params: dict[str, str], request_id: str) -> FakeResponse:
+        self._required(params, ("MessageId",), request_id)
+        message = self._known(params["MessageId"], request_id)
+        with self._lock:
+            delivery = self._delivery(message.message_id)
+        body: dict[str, Any] = {
+            "ResponseCode": "OK",
+            "ResponseDescription": "OK",
+            "RequestId": request_id,
+            "MessageId": message.message_id,
+            "To": message.to,
+            "Status": delivery.status_code,
+            "Message": message.text,
+            "SendDate": _service_date(message.accepted_at),
+            "NumberDetail": _number_detail(message.to),
+        }
+        verdict = _VERDICTS.get(delivery.status_code)
+        error_code = delivery.error_code or (verdict[0] if verdict else None)
+        if error_code is not None:
+            body["ErrorCode"] = error_code
+        description = delivery.error_description or (verdict[2] if verdict else None)
+        if description is not None:
+            body["ErrorDescription"] = description
+        if delivery.at is not None:
+            body["ReceiveDate"] = _service_date(delivery.at)
+        return _json(200, body)
+
+    def _template(self, params: dict[str, str], key_id: str, request_id: str) -> FakeResponse:
+        self._required(params, ("To", "From", "TemplateCode"), request_id)
+        to = params["To"]
+        if not _NUMBER.fullmatch(to):
+            raise _Refusal(
+                _business("MOBILE_NUMBER_ILLEGAL", "The phone number is illegal.", request_id)
+            )
+        if not _MAINLAND.fullmatch(to):
+            raise _Refusal(
+                _business(
+                    "NOT_SUPPORTED_COUNTRY",
+                    "SendMessageWithTemplate reaches Chinese mainland mobile numbers only.",
+                    request_id,
+                )
+            )
+        if not params["From"].strip():
+            raise _Refusal(
+                _business("SMS_SIGN_NAME_ILLEGAL", "The signature name is invalid.", request_id)
+            )
+        variables: dict[str, Any] | None = None
+        if "TemplateParam" in params:
+            try:
+                decoded = json.loads(params["TemplateParam"])
+            except ValueError:
+                decoded = None
+            if not isinstance(decoded, dict):
+                raise _Refusal(
+                    _business(
+                        "INVALID_JSON_PARAM", "TemplateParam is not a JSON object.", request_id
+                    )
+                )
+            variables = decoded
+        extend = params.get("SmsUpExtendCode")
+        if extend is not None and not (extend.isascii() and extend.isdigit()):
+            raise _Refusal(
+                _business("INVALID_PARAMETERS", "SmsUpExtendCode is not digits.", request_id)
+            )
+        validity = params.get("ValidityPeriod")
+        if validity is not None and not (validity.isdigit() and int(validity) > 0):
+            raise _Refusal(
+                _business("INVALID_PARAMETERS", "ValidityPeriod is not valid.", request_id)
+            )
+        code = params["TemplateCode"]
+        text = self._render(code, variables or {}, params.get("TemplateParam"), request_id)
+        message = self._accept(
+            "SendMessageWithTemplate", to, text, params, key_id, request_id, variables
+        )
+        body: dict[str, Any] = {
+            "ResponseCode": "OK",
+            "ResponseDescription": "The SMS Send Request was accepted",
+            "RequestId": request_id,
+            "MessageId": message.message_id,
+            "To": to,
+            "Segments": str(message.segments),
+            "NumberDetail": _number_detail(to),
+        }
+        return _json(200, body)
+
+    def _render(
+        self, code: str, variables: Mapping[str, Any], sent: str | None, request_id: str
+    ) -> str:
+        if self.templates is None:
+            return f"[{code}] {sent}" if sent else f"[{code}]"
+        template = self.templates.get(code)
+        if template is None:
+            raise _Refusal(
+                _business("SMS_CONTENT_CODE_ILLEGAL", "The template is not approved.", request_id)
+            )
+        missing = sorted(set(_VARIABLE.findall(template)) - set(variables))
+        if missing:
+            raise _Refusal(
+                _business(
+                    "CONTENT_MISSING_PARAMETERS",
+                    f"TemplateParam lacks {', '.join(missing)}.",
+                    request_id,
+                )
+            )
+        return _VARIABLE.sub(lambda m: str(variables[m[1]]), template)
+
+    def _conversion(self, params: dict[str, str], key_id: str, request_id: str) -> FakeResponse:
+        self._required(params, ("MessageId", "Delivered"), request_id)
+        delivered = params["Delivered"].lower()
+        if delivered not in ("true", "false"):
+            raise _Refusal(
+                _business("INVALID_PARAMETERS", "Delivered is not true or false.", request_id)
+            )
+        message = self._known(params["MessageId"], request_id)
+        when = _millis(params.get("ConversionTime"), "ConversionTime", request_id)
+        if when is not None and not (
+            message.accepted_at.replace(microsecond=0)
+            <= when
+            <= self.clock() + timedelta(seconds=1)
+        ):
+            raise _Refusal(
+                _business(
+                    "INVALID_PARAMETERS",
+                    "ConversionTime must fall between the send and now.",
+                    request_id,
+                )
+            )
+        to = params.get("To")
+        if to is not None and to != message.to:
+            raise _Refusal(
+                _business("INVALID_PARAMETERS", "To is not the message's number.", request_id)
+            )
+        with self._lock:
+            self.conversions.append(
+                ConversionReport(
+                    message_id=message.message_id,
+                    delivered=delivered == "true",
+                    conversion_time=when,
+                    to=to,
+                    access_key_id=key_id,
+                    request_id=request_id,
+                )
+            )
+        return _json(
+            200, {"ResponseCode": "OK", "ResponseDescription": "OK", "RequestId": request_id}
+        )
+
+    def _conversion_data(
+        self, params: dict[str, str], key_id: str, request_id: str
+    ) -> FakeResponse:
+        self._required(params, ("ConversionRate",), request_id)
+        text = params["ConversionRate"]
+        try:
+            rate = Decimal(text) if _RATE.fullmatch(text) else None
+        except InvalidOperation:
+            rate = None
+        if rate is None or not 0 <= rate <= 1:
+            raise _Refusal(
+                _business(
+                    "INVALID_PARAMETERS", "ConversionRate is not a number from 0 to 1.", request_id
+                )
+            )
+        when = _millis(params.get("ReportTime"), "ReportTime", request_id)
+        with self._lock:
+            self.conversion_rates.append(
+                ConversionRateReport(
+                    rate=rate, report_time=when, access_key_id=key_id, request_id=request_id
+                )
+            )
+        return _json(
+            200, {"ResponseCode": "OK", "ResponseDescription": "OK", "RequestId": request_id}
+        )
+
+
+def _service_date(moment: datetime) -> str:
+    """A date as the service writes it: ``Fri, 02 Jan 2026 11:04:05 +0800``."""
+    return format_datetime(moment.astimezone(_SERVICE_ZONE))
+
+
+def _number_detail(number: str) -> dict[str, str]:
+    if _MAINLAND.fullmatch(number):
+        return {"Carrier": "FakeTel", "Region": "Sandbox", "Country": "China"}
+    return {"Carrier": "FakeTel", "Region": "Sandbox", "Country": "Sandbox"}
+
+
+def _millis(value: str | None, name: str, request_id: str) -> datetime | None:
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 15):
+        raise _Refusal(
+            _business("INVALID_PARAMETERS", f"{name} is not epoch milliseconds.", request_id)
+        )
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
 
 
 def _sender_ok(sender: str) -> bool:

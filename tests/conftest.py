@@ -75,6 +75,7 @@ def server_client_kwargs(server: LocalGateway) -> dict[str, Any]:
         "access_key_secret": TEST_KEYS.access_key_secret,
         "endpoint": server.url,
         "retry": False,
+        "rate_limits": None,
     }
 
 

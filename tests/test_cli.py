@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -432,20 +432,25 @@ def test_batch_of_2500_is_three_calls_of_at_most_1000(
 def test_batch_paces_its_calls(
     cli: Cli, sandbox: Sandbox, conn: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = alisms.Client.batch_send_message_to_globe
-    started: list[float] = []
+    waits: list[float] = []
+    real_sleep = time.sleep
 
-    def timed(self: alisms.Client, *args: Any, **kwargs: Any) -> Any:
-        started.append(time.monotonic())
-        return original(self, *args, **kwargs)
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        real_sleep(seconds)
 
-    monkeypatch.setattr(alisms.Client, "batch_send_message_to_globe", timed)
+    # The client's rate limiter does the pacing: record the waits it asks for.
+    monkeypatch.setattr(
+        alisms._client, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep)
+    )
     to_file = write_lines(tmp_path / "numbers.txt", numbers(1001))
     run = cli("batch", "--to-file", to_file, "--message", "hi", "--pace", "0.3", *conn)
     assert run.code == 0
     assert calls(sandbox) == [1000, 1]
-    # From the start of one call to the start of the next (a call itself takes ~0.05 s).
-    assert len(started) == 2 and started[1] - started[0] >= 0.28
+    # One wait, before the second call: what is left of 0.3 s after the first call.
+    assert len(waits) == 1 and 0.1 < waits[0] <= 0.3
+    first, second = sandbox.service.messages[0], sandbox.service.messages[-1]
+    assert (second.accepted_at - first.accepted_at).total_seconds() >= 0.28
 
 
 def test_batch_interrupted_during_a_call_records_exactly_what_happened(
@@ -492,10 +497,9 @@ def test_batch_interrupted_between_calls_records_exactly_what_happened(
         assert seconds > 0
         raise KeyboardInterrupt
 
-    clock = SimpleNamespace(
-        monotonic=time.monotonic, perf_counter=time.perf_counter, sleep=interrupt
-    )
-    monkeypatch.setattr(alisms._cli, "time", clock)  # Ctrl-C while waiting to pace
+    # Ctrl-C while the second call waits for its rate-limit slot: it sent nothing.
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=interrupt)
+    monkeypatch.setattr(alisms._client, "time", clock)
     given = numbers(2500)
     to_file = write_lines(tmp_path / "numbers.txt", given)
     run = cli("batch", "--to-file", to_file, "--message", "hi", "--pace", "5", *conn)
@@ -890,3 +894,140 @@ def test_python_dash_m_alisms_returns_the_exit_code() -> None:
     )
     assert usage.returncode == 2
     assert "--to" in usage.stderr
+
+
+# -- query -------------------------------------------------------------------------------------
+
+
+def sent_id(cli: Cli, sandbox: Sandbox, conn: list[str]) -> str:
+    assert cli("send", "--to", "85212345678", "--message", "hi", *conn).code == 0
+    return sandbox.service.messages[-1].message_id
+
+
+def test_query_prints_where_the_message_stands(cli: Cli, sandbox: Sandbox, conn: list[str]) -> None:
+    message_id = sent_id(cli, sandbox, conn)
+    run = cli("query", message_id, *conn)
+    assert run.code == 0
+    first, sent, reported, request = run.out.splitlines()
+    assert first == (
+        f"message {message_id} to 85212345678: DELIVERED (Status 1; DELIVERED, success)"
+    )
+    accepted = sandbox.service.messages[0].accepted_at.replace(microsecond=0)
+    assert sent == f"sent {accepted.astimezone(timezone(timedelta(hours=8))).isoformat()}"
+    assert reported.startswith("reported ") and reported.endswith("+08:00")
+    assert re.fullmatch(r"request id [0-9A-F-]{36}", request)
+
+
+def test_query_json(cli: Cli, sandbox: Sandbox, conn: list[str]) -> None:
+    message_id = sent_id(cli, sandbox, conn)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    sandbox.service.set_status(
+        message_id, alisms.DeliveryStatus.FAILED, error_code="MK:0001", at=when
+    )
+    run = cli("query", message_id, "--json", *conn)
+    assert run.code == 0
+    record = json.loads(run.out)
+    assert (record["message_id"], record["to"], record["message"]) == (
+        message_id,
+        "85212345678",
+        "hi",
+    )
+    assert (record["status"], record["status_code"], record["error_code"]) == (
+        "FAILED",
+        "2",
+        "MK:0001",
+    )
+    assert datetime.fromisoformat(record["receive_date"]) == when
+    assert datetime.fromisoformat(record["send_date"]).utcoffset() == timedelta(hours=8)
+    assert record["number_detail"].keys() == {"carrier", "region", "country"}
+    assert "raw" not in record and "raw_body" not in record
+
+
+def test_query_of_an_unknown_message_is_exit_1(cli: Cli, sandbox: Sandbox, conn: list[str]) -> None:
+    run = cli("query", "1008030399999999", "--attempts", "1", "--json", *conn)
+    assert run.code == 1
+    record = json.loads(run.out)
+    assert (record["error"], record["code"]) == ("ServerError", "DATA_NOT_EXIST")
+    assert "alisms: ServerError: DATA_NOT_EXIST" in run.err
+
+
+def test_query_validation_and_usage_errors_are_exit_2(
+    cli: Cli, sandbox: Sandbox, conn: list[str]
+) -> None:
+    run = cli("query", "1008 0303", *conn)
+    assert run.code == 2
+    assert "ValidationError: message_id:" in run.err
+    missing = cli("query", *conn)
+    assert missing.code == 2
+    assert "MESSAGE_ID" in missing.err
+
+
+# -- the sandbox's delivery-report pushes --------------------------------------------------------
+
+
+def test_sandbox_pushes_each_accepted_messages_report_to_the_receipt_url() -> None:
+    from receipt_receiver import Receiver
+
+    with Receiver() as receiver:
+        command = [
+            sys.executable, "-m", "alisms", "sandbox", "--port", "0",
+            "--receipt-url", receiver.url, "--receipt-delay", "0.05",
+        ]  # fmt: skip
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+        ) as process:
+            assert process.stdout is not None and process.stderr is not None
+            try:
+                listening = process.stdout.readline()
+                match = re.search(
+                    r"listening on (http://\S+) access_key_id=(\S+) access_key_secret=(\S+)",
+                    listening,
+                )
+                assert match is not None, listening + process.stderr.read()
+                assert process.stdout.readline() == (
+                    f"pushing each accepted message's delivery report to {receiver.url} "
+                    "after 0.05 s\n"
+                )
+                with alisms.Client(
+                    endpoint=match[1], access_key_id=match[2], access_key_secret=match[3]
+                ) as client:
+                    sent = client.send_message_to_globe("85212345678", "push me", task_id="t-9")
+                assert sent.message_id in process.stdout.readline()
+                assert process.stdout.readline() == (
+                    f"pushed delivery report(s) for {sent.message_id} to {receiver.url}\n"
+                )
+                [report] = receiver.wait_for_reports(1)
+                assert (report.message_id, report.task_id) == (sent.message_id, "t-9")
+                assert report.status is alisms.DeliveryStatus.DELIVERED
+                stopped_at = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=WAIT) == 0
+                assert time.monotonic() - stopped_at < 3.0
+                assert process.stdout.read() == "alisms sandbox stopped\n"
+                assert "Traceback" not in process.stderr.read()
+            finally:
+                if process.poll() is None:
+                    process.kill()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--receipt-url", "ftp://127.0.0.1/receipts"], ["--receipt-delay", "-1"]],
+    ids=["not-http", "negative-delay"],
+)
+def test_sandbox_refuses_a_bad_receipt_option(cli: Cli, options: list[str]) -> None:
+    run = cli("sandbox", "--port", "0", *options)
+    assert run.code == 2
+    assert "ValidationError: receipt_" in run.err
+
+
+def test_query_has_its_own_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "alisms", "query", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "MESSAGE_ID" in done.stdout and "--json" in done.stdout

@@ -19,6 +19,7 @@ from alisms import (
     MalformedResponseError,
     MessageRejectedError,
     PermissionDeniedError,
+    ReceiptError,
     ServerError,
     ThrottlingError,
     TransportError,
@@ -35,6 +36,7 @@ PARENT = {
     TransportError: AlismsError,
     MalformedResponseError: AlismsError,
     DeliveryUnknownError: AlismsError,
+    ReceiptError: AlismsError,
     APIError: AlismsError,
     AuthenticationError: APIError,
     PermissionDeniedError: APIError,
@@ -68,7 +70,9 @@ def test_every_class_derives_from_alisms_error_through_its_parent(cls: type[Alis
     assert cls.__bases__[0] is PARENT[cls]
 
 
-@pytest.mark.parametrize("cls", [ValidationError, ConfigurationError, CredentialsError])
+@pytest.mark.parametrize(
+    "cls", [ValidationError, ConfigurationError, CredentialsError, ReceiptError]
+)
 def test_bad_input_and_bad_settings_are_value_errors(cls: type[AlismsError]) -> None:
     assert issubclass(cls, ValueError)
 

@@ -47,8 +47,24 @@ USER_AGENT_PATTERN = r"^alisms/\S+ python/\S+ httpx/\S+$"
 HTTPX_OWN_HEADERS = ("accept-encoding", "connection")
 """Headers httpx adds by itself; their values come from httpx at test time."""
 
-METHODS = {"send": "send_message_to_globe", "batch": "batch_send_message_to_globe"}
-RESULT_TYPES: dict[str, type[Any]] = {"send": alisms.SendResult, "batch": alisms.BatchSendResult}
+METHODS = {
+    "send": "send_message_to_globe",
+    "batch": "batch_send_message_to_globe",
+    "query": "query_message",
+    "template": "send_message_with_template",
+    "conversion": "sms_conversion",
+    "conversion_data": "conversion_data",
+}
+RESULT_TYPES: dict[str, type[Any]] = {
+    "send": alisms.SendResult,
+    "batch": alisms.BatchSendResult,
+    "query": alisms.QueryMessageResult,
+    "template": alisms.SendResult,
+    "conversion": alisms.ConversionResult,
+    "conversion_data": alisms.ConversionResult,
+}
+BILLED = {"send", "batch", "template"}
+"""The methods that send messages: only their ambiguous failures end in DeliveryUnknownError."""
 
 
 # -- loading and replaying ------------------------------------------------------
@@ -83,8 +99,14 @@ def client_kwargs(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def unwrap_unknown(err: alisms.AlismsError) -> alisms.AlismsError:
-    """A send whose outcome is ambiguous ends in DeliveryUnknownError: return its last error."""
+def unwrap_unknown(err: alisms.AlismsError, method: str = "send") -> alisms.AlismsError:
+    """A send whose outcome is ambiguous ends in DeliveryUnknownError: return its last error.
+
+    The other operations send nothing, so they raise their error as it is.
+    """
+    if method not in BILLED:
+        assert not isinstance(err, alisms.DeliveryUnknownError)
+        return err
     if not isinstance(err, alisms.DeliveryUnknownError):
         assert classify(err) is not Failure.AMBIGUOUS
         return err
@@ -252,6 +274,15 @@ def check_result(case: dict[str, Any], result: Any) -> None:
         actual = getattr(result, name)
         if name == "number_detail" and value is not None:
             assert actual == alisms.NumberDetail(**value)
+        elif name == "status":
+            # The enum member by name; the raw value beside it is the body's own.
+            assert actual is alisms.DeliveryStatus[value], name
+            assert result.status_code == str(json.loads(body)["Status"])
+        elif name.endswith("_date") and value is not None:
+            # Written in the fixture as ISO 8601 with the offset the service gave.
+            assert isinstance(actual, datetime), name
+            assert actual.utcoffset() is not None, name
+            assert actual.isoformat() == value, name
         else:
             assert actual == value, name
             assert type(actual) is type(value), name
@@ -311,7 +342,7 @@ def test_fixture(
     if "result" in case["expect"]:
         check_result(case, result)
     else:
-        check_error(case, unwrap_unknown(caught.value))
+        check_error(case, unwrap_unknown(caught.value, case["call"]["method"]))
 
 
 REQUIRED_KEYS = {"description", "call", "request", "response", "expect"}
@@ -351,7 +382,10 @@ def test_the_documented_cases_are_all_there() -> None:
         "MalformedResponseError",
     }
     modes = {load_case(n)["call"]["method"] for n in names if "result" in load_case(n)["expect"]}
-    assert modes == {"send", "batch"}
+    assert modes == set(METHODS)
+    # Every operation also has at least one refusal or malformed answer.
+    refused = {load_case(n)["call"]["method"] for n in names if "error" in load_case(n)["expect"]}
+    assert refused == set(METHODS)
 
 
 # -- secrets echoed by the server never reach an error's text --------------------
@@ -420,7 +454,7 @@ def test_secret_echoed_by_the_server_is_scrubbed(
         CALLERS[mode](case)
     for text in (str(caught.value), "".join(traceback.format_exception(caught.value))):
         assert SECRET not in text
-    err = unwrap_unknown(caught.value)
+    err = unwrap_unknown(caught.value, method)
     assert isinstance(err, alisms.APIError | alisms.MalformedResponseError)
     shown = [
         str(err),

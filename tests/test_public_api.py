@@ -14,17 +14,28 @@ import pytest
 import alisms
 
 EXPECTED_ALL = {
+    "RECEIPT_REPLY",
     "APIError",
     "AlismsError",
+    "AsyncBulkRun",
     "AsyncClient",
     "AuthenticationError",
+    "BulkMessage",
+    "BulkOutcome",
+    "BulkRun",
+    "BulkSummary",
     "BatchSendResult",
     "Client",
     "ConfigurationError",
+    "ConversionResult",
     "Credentials",
     "CredentialsError",
     "CredentialsProvider",
+    "DeliveryReport",
+    "DeliveryStatus",
     "DeliveryUnknownError",
+    "QueryMessageResult",
+    "ReceiptError",
     "Retry",
     "SegmentInfo",
     "count_segments",
@@ -42,11 +53,14 @@ EXPECTED_ALL = {
     "TransportError",
     "ValidationError",
     "__version__",
+    "parse_delivery_reports",
     "signing",
 }
 
 # Client method -> AsyncClient method, where the names differ.
 ASYNC_NAME = {"close": "aclose"}
+# Not coroutines: send_many returns a run to use with ``async with`` and ``async for``.
+RETURNS_ASYNC_CONTEXT = {"send_many"}
 
 
 def public_members(cls: type) -> dict[str, object]:
@@ -64,6 +78,11 @@ def test_every_public_name_exists_and_is_documented(name: str) -> None:
     if name == "__version__":
         assert isinstance(value, str)
         assert re.fullmatch(r"\d+\.\d+\.\d+\S*", value)
+        return
+    if name == "RECEIPT_REPLY":
+        # A constant: its documentation is in the module, beside it.
+        assert isinstance(value, bytes)
+        assert "RECEIPT_REPLY" in (alisms.parse_delivery_reports.__doc__ or "")
         return
     assert value.__doc__, f"alisms.{name} has no docstring"
     assert value.__doc__.strip()
@@ -86,7 +105,7 @@ def test_every_exception_derives_from_alisms_error() -> None:
         for n in EXPECTED_ALL
         if inspect.isclass(getattr(alisms, n)) and issubclass(getattr(alisms, n), BaseException)
     ]
-    assert len(exceptions) == 14
+    assert len(exceptions) == 15
     for exc in exceptions:
         assert issubclass(exc, alisms.AlismsError)
 
@@ -148,13 +167,29 @@ def test_methods_have_the_same_signature(name: str) -> None:
     if isinstance(sync, property):
         assert isinstance(async_, property)
         return
-    assert inspect.signature(sync) == inspect.signature(async_)  # type: ignore[arg-type]
+    sync_sig = inspect.signature(sync)  # type: ignore[arg-type]
+    async_sig = inspect.signature(async_)  # type: ignore[arg-type]
+    if name == "send_many":
+        # The async run also takes an async iterable, and runs more at once by default.
+        assert list(sync_sig.parameters) == list(async_sig.parameters)
+        assert sync_sig.parameters["concurrency"].default == 16
+        assert async_sig.parameters["concurrency"].default == 64
+        assert "AsyncIterable" in str(async_sig.parameters["messages"].annotation)
+        assert sync_sig.return_annotation == "BulkRun"
+        assert async_sig.return_annotation == "AsyncBulkRun"
+        return
+    assert sync_sig == async_sig
 
 
 @pytest.mark.parametrize("name", sorted(public_members(alisms.AsyncClient)))
 def test_async_methods_are_coroutine_functions(name: str) -> None:
     member = public_members(alisms.AsyncClient)[name]
     if isinstance(member, property):
+        return
+    if name in RETURNS_ASYNC_CONTEXT:
+        assert not inspect.iscoroutinefunction(member)
+        assert hasattr(alisms.AsyncBulkRun, "__aenter__")
+        assert hasattr(alisms.AsyncBulkRun, "__anext__")
         return
     assert inspect.iscoroutinefunction(member), name
     assert not inspect.iscoroutinefunction(public_members(alisms.Client).get(name))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import independent_v3
@@ -1027,3 +1028,148 @@ def test_login_refuses_a_mainland_number_without_sending(sms_fake: FakeSMSServic
         send_login_code(client, "+8613800138000", lambda: "000000")
     assert caught.value.field == "to"
     assert sms_fake.messages == []
+
+
+# -- the other four operations, straight into handle() ------------------------------------
+
+
+def accepted_id(fake: FakeSMSService) -> str:
+    body = answer(fake.handle(independent_request(SEND)))
+    return str(body["MessageId"])
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "missing"),
+    [
+        ("QueryMessage", {}, "MessageId"),
+        ("SendMessageWithTemplate", {"From": "x", "TemplateCode": "SMS_1"}, "To"),
+        ("SendMessageWithTemplate", {"To": "8613800138000", "TemplateCode": "SMS_1"}, "From"),
+        ("SendMessageWithTemplate", {"To": "8613800138000", "From": "x"}, "TemplateCode"),
+        ("SmsConversion", {"Delivered": "true"}, "MessageId"),
+        ("SmsConversion", {"MessageId": "1"}, "Delivered"),
+        ("ConversionData", {"ReportTime": "1767323045000"}, "ConversionRate"),
+    ],
+)
+def test_the_other_operations_refuse_a_missing_parameter(
+    action: str, params: dict[str, str], missing: str
+) -> None:
+    fake = fixed_fake()
+    response = fake.handle(independent_request(params, action=action, where="body"))
+    assert_gateway_error(response, 400, f"Missing{missing}")
+    assert fake.messages == [] and fake.conversions == [] and fake.conversion_rates == []
+
+
+TEMPLATE_PARAMS = {"To": "8613800138000", "From": "阿里云", "TemplateCode": "SMS_1"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"To": "85212345678"}, "NOT_SUPPORTED_COUNTRY"),
+        ({"To": "86138001380"}, "NOT_SUPPORTED_COUNTRY"),  # too short for a mobile number
+        ({"To": "+8613800138000"}, "MOBILE_NUMBER_ILLEGAL"),
+        ({"From": "  "}, "SMS_SIGN_NAME_ILLEGAL"),
+        ({"TemplateParam": "code=1"}, "INVALID_JSON_PARAM"),
+        ({"TemplateParam": '["1"]'}, "INVALID_JSON_PARAM"),
+        ({"SmsUpExtendCode": "12a"}, "INVALID_PARAMETERS"),
+        ({"ValidityPeriod": "0"}, "INVALID_PARAMETERS"),
+    ],
+)
+def test_template_rules(changes: dict[str, str], code: str) -> None:
+    fake = fixed_fake()
+    request = independent_request(
+        {**TEMPLATE_PARAMS, **changes}, action="SendMessageWithTemplate", where="body"
+    )
+    assert_business_error(fake.handle(request), code)
+    assert fake.messages == []
+
+
+def test_a_template_send_in_the_query_string_is_recorded_and_answered() -> None:
+    fake = fixed_fake()
+    params = {**TEMPLATE_PARAMS, "TemplateParam": '{"code":"1234"}', "SmsUpExtendCode": "7"}
+    body = answer(fake.handle(independent_request(params, action="SendMessageWithTemplate")))
+    assert body["ResponseCode"] == "OK" and body["To"] == "8613800138000"
+    assert body["Segments"] == "1" and body["NumberDetail"]["Country"] == "China"
+    [message] = fake.messages
+    assert (message.message_id, message.action) == (body["MessageId"], "SendMessageWithTemplate")
+    assert (message.from_, message.template_code, message.template_param) == (
+        "阿里云",
+        "SMS_1",
+        {"code": "1234"},
+    )
+    assert message.sms_up_extend_code == "7"
+    assert message.text == '[SMS_1] {"code":"1234"}'
+
+
+def test_query_message_answers_the_documented_shape() -> None:
+    fake = fixed_fake()
+    message_id = accepted_id(fake)
+    body = answer(
+        fake.handle(independent_request({"MessageId": message_id}, action="QueryMessage"))
+    )
+    assert body == {
+        "ResponseCode": "OK",
+        "ResponseDescription": "OK",
+        "RequestId": body["RequestId"],
+        "MessageId": message_id,
+        "To": "85212345678",
+        "Status": "1",
+        "Message": "hi",
+        "SendDate": "Fri, 02 Jan 2026 11:04:05 +0800",
+        "ReceiveDate": "Fri, 02 Jan 2026 11:04:05 +0800",
+        "ErrorCode": "DELIVERED",
+        "ErrorDescription": "success",
+        "NumberDetail": {"Carrier": "FakeTel", "Region": "Sandbox", "Country": "Sandbox"},
+    }
+    unknown = fake.handle(independent_request({"MessageId": "42"}, action="QueryMessage"))
+    assert_business_error(unknown, "DATA_NOT_EXIST")
+
+
+@pytest.mark.parametrize(
+    ("changes", "ok"),
+    [
+        ({}, True),
+        ({"Delivered": "FALSE"}, True),
+        ({"ConversionTime": str(int(NOW.timestamp() * 1000))}, True),  # at the send: allowed
+        ({"To": "85212345678"}, True),
+        ({"Delivered": "yes"}, False),
+        ({"ConversionTime": "soon"}, False),
+        ({"ConversionTime": str(int(NOW.timestamp() * 1000) - 1000)}, False),  # before the send
+        ({"ConversionTime": str(int(NOW.timestamp() * 1000) + 60_000)}, False),  # in the future
+        ({"To": "6581234567"}, False),  # not the message's number
+    ],
+)
+def test_sms_conversion_rules(changes: dict[str, str], ok: bool) -> None:
+    fake = fixed_fake()
+    params = {"MessageId": accepted_id(fake), "Delivered": "true", **changes}
+    response = fake.handle(independent_request(params, action="SmsConversion", where="body"))
+    if ok:
+        assert answer(response) == {
+            "ResponseCode": "OK",
+            "ResponseDescription": "OK",
+            "RequestId": answer(response)["RequestId"],
+        }
+        [conversion] = fake.conversions
+        assert conversion.delivered is (params["Delivered"].lower() == "true")
+    else:
+        assert_business_error(response, "INVALID_PARAMETERS")
+        assert fake.conversions == []
+
+
+@pytest.mark.parametrize(
+    ("rate", "ok"),
+    [("0", True), ("1", True), ("0.53", True), ("1.0", True), ("1.01", False), ("-0.1", False),
+     ("0,53", False), ("abc", False), ("NaN", False), ("1e-2", False), ("", None)],
+)  # fmt: skip
+def test_conversion_data_rules(rate: str, ok: bool | None) -> None:
+    fake = fixed_fake()
+    request = independent_request({"ConversionRate": rate}, action="ConversionData", where="body")
+    response = fake.handle(request)
+    if ok is None:
+        assert_gateway_error(response, 400, "MissingConversionRate")
+    elif ok:
+        assert answer(response)["ResponseCode"] == "OK"
+        assert [r.rate for r in fake.conversion_rates] == [Decimal(rate)]
+    else:
+        assert_business_error(response, "INVALID_PARAMETERS")
+        assert fake.conversion_rates == []
