@@ -12,6 +12,7 @@ rooted at :class:`AlismsError`.
 
 from alisms import signing
 from alisms._bulk import AsyncBulkRun, BulkMessage, BulkOutcome, BulkRun, BulkSummary
+from alisms._chain import DefaultCredentialsChain
 from alisms._client import AsyncClient, Client
 from alisms._credentials import (
     Credentials,
@@ -36,6 +37,12 @@ from alisms._errors import (
     TransportError,
     ValidationError,
 )
+from alisms._profiles import CLIProfileCredentials, CredentialsFileCredentials
+from alisms._providers import (
+    EcsRamRoleCredentials,
+    OIDCRoleArnCredentials,
+    RamRoleArnCredentials,
+)
 from alisms._receipts import RECEIPT_REPLY, DeliveryReport, parse_delivery_reports
 from alisms._results import (
     BatchSendResult,
@@ -51,6 +58,12 @@ from alisms._segments import SegmentInfo, count_segments
 from alisms._version import __version__
 
 __all__ = [
+    "RamRoleArnCredentials",
+    "OIDCRoleArnCredentials",
+    "EcsRamRoleCredentials",
+    "CredentialsFileCredentials",
+    "CLIProfileCredentials",
+    "DefaultCredentialsChain",
     "RECEIPT_REPLY",
     "APIError",
     "AlismsError",

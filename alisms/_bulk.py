@@ -29,14 +29,15 @@ numbers/s for batches at one call per second); batches save calls, not time.
 from __future__ import annotations
 
 import math
-import queue
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from alisms._errors import AlismsError, DeliveryUnknownError, ValidationError
 from alisms._results import BatchSendResult, MessageType, SendResult
@@ -96,8 +97,9 @@ class BulkOutcome:
     """What became of ``message``, the ``index``-th item taken from the iterable.
 
     ``result`` is the call's result (a :class:`~alisms.SendResult`, or the
-    shared :class:`~alisms.BatchSendResult` of a batch), ``error`` the
-    failure; never both.
+    shared :class:`~alisms.BatchSendResult` of a batch) and ``error`` the
+    failure. Both are set only for a number the batch listed in its
+    ``FailedList``: the call succeeded, that recipient did not.
     """
 
     index: int
@@ -254,9 +256,9 @@ class BulkRun:
         self._items = enumerate(iter(messages))
         self._concurrency = _check_concurrency(concurrency)
         self._plan = _Planner(batch, on_progress)
-        self._done: queue.SimpleQueue[tuple[int, list[BulkOutcome]]] = queue.SimpleQueue()
         self._ready: deque[BulkOutcome] = deque()
-        self._flying: dict[int, Unit] = {}
+        # Units taken for sending, with their future once submitted to the pool.
+        self._flying: dict[int, tuple[Unit, Future[list[BulkOutcome]] | None]] = {}
         self._exhausted = False
         self._entered = False
         self._pool: ThreadPoolExecutor | None = None
@@ -290,18 +292,27 @@ class BulkRun:
             unit = self._plan.push(index, item)
             if unit is not None:
                 return unit
-        return self._plan.flush()
+            if self._plan.refused:
+                return None  # hand the refused row over before reading further
+        return self._plan.flush() if self._exhausted else None
 
-    def _work(self, unit: Unit) -> None:
+    def _work(self, unit: Unit) -> list[BulkOutcome]:
         try:
-            outcomes = self._send(unit)
+            return self._send(unit)
         except Exception as error:  # a bug must not lose the account
-            outcomes = failed_outcomes(unit, _as_unknown(error), "unknown")
-        self._done.put((id(unit), outcomes))
+            return failed_outcomes(unit, _as_unknown(error), "unknown")
 
-    def _land(self, key: int, outcomes: list[BulkOutcome]) -> None:
-        del self._flying[key]
+    def _run(self, unit: Unit, future: Future[list[BulkOutcome]]) -> None:
+        """In a worker thread: claim ``future`` (unless cancelled first) and fill it."""
+        if future.set_running_or_notify_cancel():
+            future.set_result(self._work(unit))
+
+    def _land(self, key: int) -> None:
+        """Move a finished unit's outcomes to the ready queue (safe to repeat after Ctrl-C)."""
+        unit, future = self._flying[key]
+        outcomes = self._work(unit) if future is None else future.result()
         self._ready.extend(outcomes)
+        del self._flying[key]
 
     def _send(self, unit: Unit) -> list[BulkOutcome]:
         first = unit[0][1]
@@ -332,16 +343,26 @@ class BulkRun:
                 unit = self._next_unit()
                 if unit is None:
                     break
-                self._flying[id(unit)] = unit
                 if self._pool is None:
-                    self._land(id(unit), self._send(unit))
+                    self._flying[id(unit)] = (unit, None)
+                    self._land(id(unit))  # inline: the call runs here
                     break
-                self._pool.submit(self._work, unit)
+                # The future exists before the submission, so a Ctrl-C anywhere in
+                # between leaves it either unclaimed (never sent) or claimed by a worker.
+                future: Future[list[BulkOutcome]] = Future()
+                self._flying[id(unit)] = (unit, future)
+                self._pool.submit(self._run, unit, future)
             if self._plan.refused or self._ready:
                 continue
             if not self._flying:
                 raise StopIteration
-            self._land(*self._done.get())
+            from concurrent.futures import FIRST_COMPLETED, wait
+
+            futures = [f for _, f in self._flying.values() if f is not None]
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for key, (_, pending) in list(self._flying.items()):
+                if pending in done:
+                    self._land(key)
         outcome = self._ready.popleft()
         self._plan.account(outcome)
         return outcome
@@ -354,15 +375,19 @@ class BulkRun:
     ) -> None:
         self._exhausted = True
         try:
-            while self._flying and self._pool is not None:
-                self._land(*self._done.get())
+            for key, (unit, future) in list(self._flying.items()):
+                if future is None:
+                    continue  # interrupted inline: settled below
+                if future.cancel():  # no worker had started it: it never went out
+                    del self._flying[key]
+                    self._ready.extend(BulkOutcome(i, m, "not_sent") for i, m in unit)
+                else:
+                    self._land(key)  # wait for the call under way
         finally:
             # Still flying: interrupted inline, or a second Ctrl-C while waiting.
-            inline = self._pool is None
-            for unit in self._flying.values():
-                status: BulkStatus = (
-                    "not_sent" if inline and not call_may_have_sent() else "unknown"
-                )
+            for unit, future in self._flying.values():
+                inline_unsent = future is None and not call_may_have_sent()
+                status: BulkStatus = "not_sent" if inline_unsent else "unknown"
                 self._ready.extend(BulkOutcome(i, m, status) for i, m in unit)
             self._flying.clear()
             while self._ready:
@@ -397,9 +422,8 @@ class AsyncBulkRun:
         self._sync_items: Iterator[Any] | None = None
         self._async_items: AsyncIterator[Any] | None = None
         self._group: anyio.abc.TaskGroup | None = None
-        self._send_done, self._receive_done = anyio.create_memory_object_stream[list[BulkOutcome]](
-            math.inf
-        )
+        self._send_done: MemoryObjectSendStream[list[BulkOutcome]] | None = None
+        self._receive_done: MemoryObjectReceiveStream[list[BulkOutcome]] | None = None
 
     @property
     def summary(self) -> BulkSummary:
@@ -416,6 +440,9 @@ class AsyncBulkRun:
             self._async_items = aiter(self._messages)
         else:
             self._sync_items = iter(self._messages)
+        self._send_done, self._receive_done = anyio.create_memory_object_stream[list[BulkOutcome]](
+            math.inf
+        )
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
         return self
@@ -439,7 +466,9 @@ class AsyncBulkRun:
             unit = self._plan.push(index, item)
             if unit is not None:
                 return unit
-        return self._plan.flush()
+            if self._plan.refused:
+                return None  # hand the refused row over before reading further
+        return self._plan.flush() if self._exhausted else None
 
     async def _work(self, unit: Unit) -> None:
         try:
@@ -451,6 +480,7 @@ class AsyncBulkRun:
             raise
         except Exception as error:  # a bug must not lose the account
             outcomes = failed_outcomes(unit, _as_unknown(error), "unknown")
+        assert self._send_done is not None
         self._send_done.send_nowait(outcomes)
 
     async def _send(self, unit: Unit) -> list[BulkOutcome]:
@@ -474,7 +504,7 @@ class AsyncBulkRun:
         return self
 
     async def __anext__(self) -> BulkOutcome:
-        if self._group is None:
+        if self._group is None or self._receive_done is None:
             raise RuntimeError("use the run as a context manager: async with client.send_many(...)")
         while not self._ready:
             if self._plan.refused:
@@ -503,27 +533,30 @@ class AsyncBulkRun:
         tb: TracebackType | None,
     ) -> bool | None:
         self._exhausted = True
-        group = self._group
-        assert group is not None
+        group, receive = self._group, self._receive_done
+        assert group is not None and receive is not None
         try:
-            try:
-                if exc_type is None:
-                    while self._in_flight:
-                        self._ready.extend(await self._receive_done.receive())
+            if exc_type is None:
+                try:
+                    while self._in_flight:  # after a break: wait for the calls under way
+                        self._ready.extend(await receive.receive())
                         self._in_flight -= 1
-                else:
+                except BaseException:  # cancelled while waiting: cancel them instead
                     group.cancel_scope.cancel()
-            except BaseException as inner:  # cancelled while waiting for the last calls
-                group.cancel_scope.cancel()
-                if not await group.__aexit__(type(inner), inner, inner.__traceback__):
+                    await group.__aexit__(None, None, None)
                     raise
-                return True
-            return await group.__aexit__(exc_type, exc, tb)
+            else:
+                group.cancel_scope.cancel()
+            # The caller's exception (or none) goes on unchanged, not in an ExceptionGroup:
+            # the group only ends its own tasks.
+            await group.__aexit__(None, None, None)
         finally:
             self._settle()
+        return None
 
     def _settle(self) -> None:
         """Account for everything still unaccounted once the tasks are done."""
+        assert self._send_done is not None and self._receive_done is not None
         while True:
             try:
                 self._ready.extend(self._receive_done.receive_nowait())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
@@ -27,8 +28,11 @@ import httpx
 
 from alisms import _core, _operations, _transport, signing
 from alisms._bulk import AsyncBulkRun, BulkMessage, BulkRun, BulkSummary
+from alisms._chain import DefaultCredentialsChain
 from alisms._config import Endpoint, resolve_endpoint, resolve_timeout
 from alisms._credentials import (
+    ENV_ACCESS_KEY_ID,
+    ENV_ACCESS_KEY_SECRET,
     Credentials,
     CredentialsProvider,
     EnvironmentCredentials,
@@ -39,7 +43,6 @@ from alisms._errors import (
     ConfigurationError,
     CredentialsError,
     ThrottlingError,
-    TransportError,
 )
 from alisms._ratelimit import DEFAULT_RATE_LIMITS, RateLimiter, limiters
 from alisms._results import (
@@ -94,29 +97,40 @@ class _Settings:
     def endpoint(self) -> Endpoint:
         return self.core.endpoint
 
-    def pace(
+    def pace(self, operation: _operations.Operation[Any]) -> float:
+        """Book the first attempt's rate-limit slot and return the wait.
+
+        This wait is queueing in the client, before anything is signed or
+        sent; the call's deadline starts after it.
+        """
+        limiter = self.limits.get(operation.action)
+        if limiter is None:
+            return 0.0
+        wait = limiter.reserve(time.monotonic())
+        assert wait is not None
+        return wait
+
+    def pace_retry(
         self,
         attempts: Attempts,
         operation: _operations.Operation[Any],
         signed: signing.SignedRequest,
+        error: AlismsError,
     ) -> float:
-        """Book the action's next rate-limit slot; return the wait, or raise past the deadline."""
+        """Book a retry's rate-limit slot and return the wait.
+
+        When no slot is free before the deadline, nothing is booked and the
+        call ends with ``error``, its last failure (or
+        :class:`~alisms.DeliveryUnknownError` when a send is in doubt).
+        """
         limiter = self.limits.get(operation.action)
         if limiter is None:
             return 0.0
         now = time.monotonic()
-        wait = limiter.reserve(now)
-        left = attempts.remaining(now)
-        if left is not None and wait >= left:
-            refused = TransportError(
-                f"the client-side rate limit for {operation.action} "
-                f"({limiter.current:g}/s) would delay this call past its deadline; "
-                "nothing more was sent",
-                may_have_been_sent=False,
-                hint="Send less at once (send_many paces a campaign) or raise the deadline",
-            )
+        wait = limiter.reserve(now, within=attempts.remaining(now))
+        if wait is None:
             raise attempts.out_of_time(
-                refused,
+                error,
                 nonce=signed.headers["x-acs-signature-nonce"],
                 date=signed.headers["x-acs-date"],
             )
@@ -255,7 +269,7 @@ def _settings(
     else:
         if security_token is not None:
             raise CredentialsError("security_token= needs access_key_id= and access_key_secret=")
-        provider = EnvironmentCredentials()
+        provider = _default_provider()
     try:
         algorithm = check_algorithm(signature_algorithm)
     except ValueError as exc:
@@ -271,6 +285,18 @@ def _settings(
         _deadline(deadline),
         limiters(rate_limits),
     )
+
+
+def _default_provider() -> CredentialsProvider:
+    """The environment variables when set, else the default chain (checked without I/O)."""
+    if (
+        os.environ.get(ENV_ACCESS_KEY_ID, "").strip()
+        and os.environ.get(ENV_ACCESS_KEY_SECRET, "").strip()
+    ):
+        return EnvironmentCredentials()
+    chain = DefaultCredentialsChain()
+    chain.check()
+    return chain
 
 
 class _Base:
@@ -322,7 +348,8 @@ class Client(_Base):
     ``security_token`` for STS), or from ``credentials``, a
     :class:`~alisms.CredentialsProvider`; with neither, from the
     ``ALIBABA_CLOUD_ACCESS_KEY_ID``, ``ALIBABA_CLOUD_ACCESS_KEY_SECRET`` and
-    ``ALIBABA_CLOUD_SECURITY_TOKEN`` environment variables.
+    ``ALIBABA_CLOUD_SECURITY_TOKEN`` environment variables, else the rest of
+    :class:`~alisms.DefaultCredentialsChain` (resolved at the first call).
 
     ``endpoint`` is a host name or URL (default: ``$ALISMS_ENDPOINT``, else
     ``https://dysmsapi.ap-southeast-1.aliyuncs.com``); plain ``http://`` is
@@ -336,8 +363,10 @@ class Client(_Base):
 
     ``retry`` is an :class:`alisms.Retry` (default: three tries in all),
     ``True`` for the default or ``False`` for none; ``deadline`` bounds a
-    whole call, retries and waits included (default 30 s; ``None`` for no
-    bound). Retries never send a message twice: see :mod:`alisms._retry` and
+    whole call from its first request, retries and waits included (default
+    30 s; ``None`` for no bound); the wait for the first rate-limit slot is
+    queueing in the client and does not count. Retries never send a
+    message twice: see :mod:`alisms._retry` and
     :class:`alisms.DeliveryUnknownError`. :meth:`with_options` changes them
     for one call. ``rate_limits`` maps actions to calls per second for a
     client-side limiter shared by every call on the client (default: the
@@ -398,14 +427,14 @@ class Client(_Base):
     def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
         _sending.set(False)
-        attempts = settings.start(operation)
+        wait = settings.pace(operation)
+        if wait:
+            time.sleep(wait)
         credentials = settings.credentials.get_credentials()
-        signed = settings.sign(operation, credentials)
+        attempts = settings.start(operation)
+        signed = settings.sign(operation, credentials)  # after the wait: a fresh date
         while True:
             try:
-                wait = settings.pace(attempts, operation, signed)
-                if wait:
-                    time.sleep(wait)
                 timeout = settings.attempt_timeout(attempts)
                 _sending.set(True)
                 answer = _transport.send(self._http, settings.endpoint.url, signed, timeout)
@@ -414,7 +443,8 @@ class Client(_Base):
                 return result
             except AlismsError as error:
                 step = settings.after_failure(attempts, error, operation, signed)
-            time.sleep(step.delay)
+                failure = error
+            time.sleep(step.delay + settings.pace_retry(attempts, operation, signed, failure))
             if step.resign:
                 credentials = settings.credentials.get_credentials()
                 signed = settings.sign(operation, credentials)
@@ -658,14 +688,14 @@ class AsyncClient(_Base):
     async def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
         _sending.set(False)
-        attempts = settings.start(operation)
+        wait = settings.pace(operation)
+        if wait:
+            await anyio.sleep(wait)
         credentials = await settings.credentials.get_credentials_async()
-        signed = settings.sign(operation, credentials)
+        attempts = settings.start(operation)
+        signed = settings.sign(operation, credentials)  # after the wait: a fresh date
         while True:
             try:
-                wait = settings.pace(attempts, operation, signed)
-                if wait:
-                    await anyio.sleep(wait)
                 timeout = settings.attempt_timeout(attempts)
                 _sending.set(True)
                 answer = await _transport.send_async(
@@ -676,7 +706,10 @@ class AsyncClient(_Base):
                 return result
             except AlismsError as error:
                 step = settings.after_failure(attempts, error, operation, signed)
-            await anyio.sleep(step.delay)
+                failure = error
+            await anyio.sleep(
+                step.delay + settings.pace_retry(attempts, operation, signed, failure)
+            )
             if step.resign:
                 credentials = await settings.credentials.get_credentials_async()
                 signed = settings.sign(operation, credentials)

@@ -43,17 +43,21 @@ class RateLimiter:
         self._next = float("-inf")
         self._lock = threading.Lock()
 
-    def reserve(self, now: float) -> float:
+    def reserve(self, now: float, *, within: float | None = None) -> float | None:
         """Book the next slot and return how many seconds to wait for it (0 when free).
 
-        ``now`` is a monotonic time in seconds.
+        ``now`` is a monotonic time in seconds. With ``within``, a slot
+        further away than that is not booked and ``None`` is returned.
         """
         with self._lock:
             # Slow limits (one batch a second) are kept exactly; fast ones may burst a little.
             slack = _SLACK if self.current >= _SLACK_FROM else 0.0
             start = max(self._next, now - slack)
+            wait = max(0.0, start - now)
+            if within is not None and wait >= within:
+                return None
             self._next = start + 1.0 / self.current
-            return max(0.0, start - now)
+            return wait
 
     def throttled(self) -> None:
         """The service said slow down: halve the current rate."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,11 +39,23 @@ class TestKeys:
 TEST_KEYS = TestKeys()
 
 
+@pytest.fixture(scope="session")
+def _empty_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("home"))
+
+
 @pytest.fixture(autouse=True)
-def _no_alisms_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's Alibaba Cloud credentials or ALISMS_ENDPOINT."""
-    for name in ALISMS_ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
+def _no_alisms_environment(monkeypatch: pytest.MonkeyPatch, _empty_home: str) -> None:
+    """No test sees the developer's Alibaba Cloud credentials or ALISMS_ENDPOINT.
+
+    Nor their credential files (HOME is an empty directory), and the default
+    chain never asks the real ECS metadata service.
+    """
+    for name in list(os.environ):
+        if name in ALISMS_ENVIRONMENT or name.startswith("ALIBABA_CLOUD_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", _empty_home)
+    monkeypatch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

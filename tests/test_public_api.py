@@ -14,6 +14,12 @@ import pytest
 import alisms
 
 EXPECTED_ALL = {
+    "CLIProfileCredentials",
+    "CredentialsFileCredentials",
+    "DefaultCredentialsChain",
+    "EcsRamRoleCredentials",
+    "OIDCRoleArnCredentials",
+    "RamRoleArnCredentials",
     "RECEIPT_REPLY",
     "APIError",
     "AlismsError",
