@@ -97,6 +97,11 @@ class _Settings:
     def endpoint(self) -> Endpoint:
         return self.core.endpoint
 
+    @property
+    def _longest_timeout(self) -> float:
+        phases = (self.timeout.connect, self.timeout.read, self.timeout.write, self.timeout.pool)
+        return math.inf if None in phases else max(p for p in phases if p is not None)
+
     def pace(self, operation: _operations.Operation[Any]) -> float:
         """Book the first attempt's rate-limit slot and return the wait.
 
@@ -152,10 +157,10 @@ class _Settings:
     def attempt_timeout(self, attempts: Attempts) -> httpx.Timeout:
         """Return the attempt's timeouts: the configured ones, cut to what the deadline leaves."""
         left = attempts.remaining(time.monotonic())
-        if left is None:
-            return self.timeout
-        left = max(left, 0.001)
         t = self.timeout
+        if left is None or left >= self._longest_timeout:
+            return t  # the deadline cannot cut this attempt short
+        left = max(left, 0.001)
         return httpx.Timeout(
             connect=_cap(t.connect, left),
             read=_cap(t.read, left),

@@ -176,7 +176,7 @@ class Core:
         request_id = _text(data.get("RequestId"), known)
         gateway_code = data.get("Code")
         code = data.get("ResponseCode")
-        retry_after = parse_retry_after(headers)
+        retry_after = parse_retry_after(headers) if status != 200 or code != "OK" else None
         if isinstance(gateway_code, str) and gateway_code and not isinstance(code, str):
             error = _gateway_error(status, gateway_code, data, request_id, known, retry_after)
             if gateway_code == "InvalidTimeStamp.Expired":

@@ -6,6 +6,7 @@ answer, and turn httpx's failures into :class:`alisms.TransportError`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,11 +30,16 @@ _NOT_SENT: Final = (
 
 @dataclass(frozen=True)
 class Answer:
-    """An HTTP answer, read in full."""
+    """An HTTP answer, read in full; header names lower-case (the last value of a repeat)."""
 
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     body: bytes
+
+
+def _answer(response: httpx.Response) -> Answer:
+    # One pass over httpx's headers: its own lookups decode every header each time.
+    return Answer(response.status_code, dict(response.headers.items()), response.content)
 
 
 def _request(url: str, signed: SignedRequest) -> tuple[str, dict[str, str], bytes]:
@@ -94,7 +100,7 @@ def send(client: httpx.Client, url: str, signed: SignedRequest, timeout: Timeout
         response = client.post(target, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise transport_error(exc, url) from None
-    return Answer(response.status_code, response.headers, response.content)
+    return _answer(response)
 
 
 async def send_async(
@@ -108,4 +114,4 @@ async def send_async(
         response = await client.post(target, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise transport_error(exc, url) from None
-    return Answer(response.status_code, response.headers, response.content)
+    return _answer(response)

@@ -46,6 +46,7 @@ MAX_BATCH: Final = 1000
 _DIGITS: Final = re.compile(r"[0-9]{7,15}")
 _MAINLAND: Final = re.compile(r"861[0-9]{10}")
 _SENDER: Final = re.compile(r"[A-Za-z0-9]+")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _TOKEN: Final = re.compile(r"[!-~]{1,255}")
 _EXTEND_CODE: Final = re.compile(r"[0-9]{1,20}")
 _MIN_MILLIS: Final = 10**12
@@ -215,7 +216,7 @@ def message_text(value: object, field: str = "message") -> str:
 
 def _text_only(value: str, field: str) -> str:
     """Refuse lone surrogates: they cannot be encoded as UTF-8, so they are not text."""
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if _SURROGATE.search(value):
         raise ValidationError(field, "the text contains a lone surrogate, which is not text")
     return value
 

@@ -246,12 +246,17 @@ def format_date(moment: datetime) -> str:
     A naive datetime is refused: the gateway compares the date with its own
     UTC clock, so an ambiguous local time would be a bug.
     """
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    offset = moment.utcoffset()
+    if moment.tzinfo is None or offset is None:
         raise ValueError("the signing date must be timezone-aware (use datetime.now(UTC))")
     try:
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        utc = moment if not offset else moment.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"{moment!r} is out of range in UTC") from None
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 _REDACTED: Final = "<redacted>"
@@ -370,8 +375,12 @@ def sign_request(
         sent["content-type"] = content_type
     if security_token:
         sent["x-acs-security-token"] = security_token
-    headers_block, signed = canonical_headers(sent)
-    query_string = canonical_query_string(query_pairs)
+    # The names in ``sent`` are unique and lower-case already, so this is
+    # canonical_headers() without its merging of repeated names.
+    names = sorted(n for n in sent if _is_signed_header(n))
+    headers_block = "".join([f"{n}:{sent[n].strip()}\n" for n in names])
+    signed = ";".join(names)
+    query_string = canonical_query_string(query_pairs) if query_pairs else ""
     canonical = canonical_request(
         method, canonical_uri(path), query_string, headers_block, signed, hashed_payload
     )
