@@ -35,3 +35,26 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+# make bench: the benchmark of issue 5 (bench/bench.py; numbers in docs/performance.md),
+# about 3 minutes on 2 cores. BENCH_ARGS=--write-docs also refreshes the doc's numbers.
+# Its tools go into the same .venv here, not into the dev extra: uvloop (for the local
+# server, the load generators and the async runs) is needed by nothing but the benchmark,
+# and make test should not pull a C event loop into every checkout; httpx-aiohttp (the
+# fast async path, with aiohttp) comes from the project's own aiohttp extra.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp]' uvloop
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# make docs: the documentation site (mkdocs.yml, docs/) built into site/ in strict mode:
+# any warning (a broken link or anchor, a page missing from the nav) fails the build.
+# Its tools come from the project's docs extra, with their own stamp.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+.PHONY: docs
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
