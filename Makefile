@@ -34,7 +34,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build site *.egg-info
 
 # make bench: the benchmark of issue 5 (bench/bench.py; numbers in docs/performance.md),
 # about 3 minutes on 2 cores. BENCH_ARGS=--write-docs also refreshes the doc's numbers.
