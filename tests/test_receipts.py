@@ -3,8 +3,9 @@
 The documented example push parses into typed reports; every malformed shape
 raises :class:`alisms.ReceiptError` saying what and where. The two receiving
 endpoints in ``docs/receipts.md`` are run from the page itself: the ASGI app
-with a hand-made scope, ``receive`` and ``send``, the aiohttp one against a
-stand-in for the few aiohttp names it uses (aiohttp is not a dependency).
+with a hand-made scope, ``receive`` and ``send``, the aiohttp one served for real
+on 127.0.0.1 (aiohttp comes with httpx-aiohttp in the dev extra) and posted to
+with httpx.
 Pushes from :class:`alisms.testing.FakeSMSService` and from the sandbox reach
 a real receiver on 127.0.0.1 (``tests/receipt_receiver.py``).
 """
@@ -16,15 +17,16 @@ import copy
 import json
 import pickle
 import re
-import sys
 import threading
 import time
-import types
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from aiohttp import web
 from receipt_receiver import Receiver
 
 import alisms
@@ -464,95 +466,105 @@ def test_the_asgi_example_speaks_the_lifespan_protocol(asgi_example: dict[str, A
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
 
-def fake_aiohttp() -> tuple[types.ModuleType, types.ModuleType]:
-    """A stand-in for the few aiohttp names the example uses, with aiohttp's signatures."""
+@dataclass
+class Exchange:
+    """One POST to the running aiohttp example: the answer as the platform would see it."""
 
-    class Response:
-        def __init__(
-            self,
-            *,
-            body: bytes | None = None,
-            status: int = 200,
-            text: str | None = None,
-            content_type: str | None = None,
-        ) -> None:
-            self.body = body if body is not None else (text or "").encode()
-            self.status = status
-            self.content_type = content_type
-
-    def json_response(data: Any, *, status: int = 200) -> Response:
-        return Response(
-            body=json.dumps(data).encode(), status=status, content_type="application/json"
-        )
-
-    class Request:
-        def __init__(self, body: bytes) -> None:
-            self._body = body
-
-        async def read(self) -> bytes:
-            return self._body
-
-    class Router:
-        def __init__(self) -> None:
-            self.routes: list[tuple[str, str, Any]] = []
-
-        def add_post(self, path: str, handler: Any) -> None:
-            self.routes.append(("POST", path, handler))
-
-    class Application:
-        def __init__(self, *, client_max_size: int = 1024**2) -> None:
-            self.client_max_size = client_max_size
-            self.router = Router()
-
-    def run_app(app: Application, *, port: int | None = None) -> None:
-        raise AssertionError("the example must not start a server when imported")
-
-    web = types.ModuleType("aiohttp.web")
-    for name, value in {
-        "Response": Response,
-        "Request": Request,
-        "Application": Application,
-        "json_response": json_response,
-        "run_app": run_app,
-    }.items():
-        setattr(web, name, value)
-    package = types.ModuleType("aiohttp")
-    package.web = web  # type: ignore[attr-defined]
-    return package, web
+    status: int
+    content_type: str
+    body: bytes
 
 
-def test_the_aiohttp_example_compiles_and_its_handler_works(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def serve_aiohttp_example(
+    requests: list[tuple[str, str, bytes]],
+) -> tuple[dict[str, Any], list[Exchange]]:
+    """Run the page's aiohttp app on 127.0.0.1 (a free port) and send it ``requests`` in turn.
+
+    Each request is (method, path, body); an empty path means the example's PATH.
+    Returns the example's namespace (its ``received``) and the exchanges, in order.
+    """
+    namespace: dict[str, Any] = {"__name__": "receipts_aiohttp"}  # not "__main__": no run_app
+    exec(compile(example("receipts_aiohttp.py"), "receipts_aiohttp.py", "exec"), namespace)
+    app: web.Application = namespace["app"]
+
+    async def run() -> list[Exchange]:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)  # port 0: the system picks a free one
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            exchanges = []
+            async with httpx.AsyncClient(
+                base_url=f"http://{host}:{port}", trust_env=False, timeout=WAIT
+            ) as http:
+                for method, path, body in requests:
+                    answer = await http.request(method, path or namespace["PATH"], content=body)
+                    exchanges.append(
+                        Exchange(answer.status_code, answer.headers["content-type"], answer.content)
+                    )
+            return exchanges
+        finally:
+            await runner.cleanup()
+
+    return namespace, asyncio.run(run())
+
+
+def test_the_aiohttp_example_takes_a_push_and_answers_the_reply(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    source = example("receipts_aiohttp.py")
-    code = compile(source, "receipts_aiohttp.py", "exec")
-    assert "aiohttp" not in sys.modules or isinstance(sys.modules["aiohttp"], types.ModuleType)
-    package, web = fake_aiohttp()
-    monkeypatch.setitem(sys.modules, "aiohttp", package)
-    monkeypatch.setitem(sys.modules, "aiohttp.web", web)
-    namespace: dict[str, Any] = {"__name__": "receipts_aiohttp"}
-    exec(code, namespace)
-
-    app = namespace["app"]
-    assert app.client_max_size == 1024 * 1024
-    [(method, path, handler)] = app.router.routes
-    assert (method, path, handler) == ("POST", namespace["PATH"], namespace["receipts"])
-
-    taken = asyncio.run(handler(web.Request(DOC_EXAMPLE.encode())))  # type: ignore[attr-defined]
-    assert (taken.status, taken.body, taken.content_type) == (
-        200,
-        alisms.RECEIPT_REPLY,
-        "application/json",
+    body = DOC_EXAMPLE.encode()
+    twice = push(with_(MessageId="m-2"), with_(MessageId="m-2", Status="1"))
+    namespace, (first, again, both) = serve_aiohttp_example(
+        [("POST", "", body), ("POST", "", body), ("POST", "", twice)]
     )
-    assert list(namespace["received"]) == ["123450000****"]
-    again = asyncio.run(handler(web.Request(DOC_EXAMPLE.encode())))  # type: ignore[attr-defined]
-    assert (again.status, again.body) == (200, alisms.RECEIPT_REPLY)
-    assert capsys.readouterr().out == "123450000**** 8521111**** DELIVERED success\n"
+    for taken in (first, again, both):
+        assert (taken.status, taken.body) == (200, alisms.RECEIPT_REPLY)
+        assert taken.content_type.startswith("application/json")
+        assert json.loads(taken.body) == {"code": 0, "msg": "received"}
+    # The repeated push is answered the same but recorded and acted on once; of two
+    # copies within one push, the first wins.
+    received = namespace["received"]
+    assert list(received) == ["123450000****", "m-2"]
+    assert received["123450000****"] == alisms.parse_delivery_reports(body)[0]
+    assert received["m-2"].status is DeliveryStatus.FAILED
+    assert capsys.readouterr().out == (
+        "123450000**** 8521111**** DELIVERED success\nm-2 6581234567 FAILED UNDELIV\n"
+    )
 
-    refused = asyncio.run(handler(web.Request(b"<html>")))  # type: ignore[attr-defined]
-    assert refused.status == 400
-    assert json.loads(refused.body)["msg"].startswith("the body is not JSON")
-    assert len(namespace["received"]) == 1
+
+def test_the_aiohttp_example_refuses_a_malformed_push(capsys: pytest.CaptureFixture[str]) -> None:
+    namespace, (missing, not_json) = serve_aiohttp_example(
+        [("POST", "", push(GOOD, with_(To=...))), ("POST", "", b"<html>")]
+    )
+    for refused in (missing, not_json):
+        assert refused.status == 400
+        assert refused.content_type.startswith("application/json")
+    assert json.loads(missing.body) == {
+        "code": 400,
+        "msg": "report [1]: To is missing, not a string",
+    }
+    assert json.loads(not_json.body) == {
+        "code": 400,
+        "msg": "the body is not JSON (line 1, column 1)",
+    }
+    # All or nothing: the good report before the bad one is not recorded either.
+    assert namespace["received"] == {}
+    assert capsys.readouterr().out == ""
+
+
+def test_the_aiohttp_example_limits_the_body_and_answers_only_posts_to_its_path() -> None:
+    namespace, (too_large, elsewhere, get) = serve_aiohttp_example(
+        [
+            ("POST", "", b" " * (1024 * 1024 + 1)),  # over client_max_size
+            ("POST", "/sms/receipts", DOC_EXAMPLE.encode()),
+            ("GET", "", b""),
+        ]
+    )
+    assert too_large.status == 413
+    assert elsewhere.status == 404
+    assert get.status == 405
+    assert namespace["received"] == {}
 
 
 # -- pushes from the fake --------------------------------------------------------------------
