@@ -42,6 +42,7 @@ from alisms._providers import (
     EcsRamRoleCredentials,
     OIDCRoleArnCredentials,
     RamRoleArnCredentials,
+    URICredentials,
 )
 from alisms._receipts import RECEIPT_REPLY, DeliveryReport, parse_delivery_reports
 from alisms._results import (
@@ -61,6 +62,7 @@ __all__ = [
     "RamRoleArnCredentials",
     "OIDCRoleArnCredentials",
     "EcsRamRoleCredentials",
+    "URICredentials",
     "CredentialsFileCredentials",
     "CLIProfileCredentials",
     "DefaultCredentialsChain",

@@ -5,7 +5,8 @@
    ``ALIBABA_CLOUD_OIDC_TOKEN_FILE``);
 3. the aliyun CLI's ``~/.aliyun/config.json``;
 4. the credentials file ``~/.alibabacloud/credentials.ini``;
-5. the ECS RAM role through the instance metadata service.
+5. the ECS RAM role through the instance metadata service;
+6. the credentials URI (``ALIBABA_CLOUD_CREDENTIALS_URI``).
 
 Nothing is resolved when the chain is created; the first call tries each
 source in turn and remembers the first that returns credentials.
@@ -51,8 +52,9 @@ class DefaultCredentialsChain:
     """The default credential chain: the first source that has credentials wins.
 
     In order: the environment variables, OIDC/RRSA, the aliyun CLI's
-    ``~/.aliyun/config.json``, ``~/.alibabacloud/credentials.ini`` and the ECS
-    RAM role (skipped when ``ALIBABA_CLOUD_ECS_METADATA_DISABLED`` is true).
+    ``~/.aliyun/config.json``, ``~/.alibabacloud/credentials.ini``, the ECS
+    RAM role (skipped when ``ALIBABA_CLOUD_ECS_METADATA_DISABLED`` is true) and
+    the credentials URI (only when ``ALIBABA_CLOUD_CREDENTIALS_URI`` is set).
     Nothing is read when the chain is created; the first
     :meth:`get_credentials` (or :meth:`get_credentials_async`) tries each
     source and remembers the one that worked. When none does,
@@ -160,13 +162,25 @@ class DefaultCredentialsChain:
         except CredentialsError:
             ecs = f"disabled by {_providers.ENV_ECS_METADATA_DISABLED}=true"
         steps.append(("ECS RAM role", ecs))
+        uri_name = _providers.ENV_CREDENTIALS_URI
+        if not env.get(uri_name, "").strip():
+            steps.append(("credentials URI", f"{uri_name} is not set"))
+        else:
+            try:
+                uri: CredentialsProvider | str = _providers.URICredentials(
+                    environ=env, timeout=o.timeout, clock=o.clock
+                )
+            except CredentialsError as error:
+                uri = error.message
+            steps.append(("credentials URI", uri))
         return steps
 
     def check(self) -> None:
         """Raise :class:`~alisms.CredentialsError` now if no source can possibly work.
 
         Reads only the environment and whether the files exist; a source that
-        needs the network (the metadata service) counts as possible.
+        needs the network (the metadata service, a credentials URI that is set
+        and acceptable) counts as possible.
         """
         steps = self.steps()
         if all(isinstance(found, str) for _, found in steps):

@@ -1,4 +1,4 @@
-"""Providers of temporary credentials: RAM role (STS AssumeRole), OIDC/RRSA, ECS RAM role.
+"""Providers of temporary credentials: RAM role (STS AssumeRole), OIDC/RRSA, ECS RAM role, URI.
 
 Each caches what it fetched and refreshes it ahead of expiry (see
 :class:`alisms._sts.Temporary`). Concurrent callers share one fetch: a
@@ -30,7 +30,12 @@ from alisms._core import USER_AGENT, new_nonce, utc_now
 from alisms._credentials import Credentials, CredentialsProvider, StaticCredentials
 from alisms._errors import CredentialsError
 
-__all__ = ["EcsRamRoleCredentials", "OIDCRoleArnCredentials", "RamRoleArnCredentials"]
+__all__ = [
+    "EcsRamRoleCredentials",
+    "OIDCRoleArnCredentials",
+    "RamRoleArnCredentials",
+    "URICredentials",
+]
 
 logger = logging.getLogger("alisms")
 
@@ -45,6 +50,7 @@ ENV_ROLE_SESSION_NAME: Final = "ALIBABA_CLOUD_ROLE_SESSION_NAME"
 ENV_ECS_METADATA: Final = "ALIBABA_CLOUD_ECS_METADATA"
 ENV_ECS_METADATA_DISABLED: Final = "ALIBABA_CLOUD_ECS_METADATA_DISABLED"
 ENV_IMDSV1_DISABLED: Final = "ALIBABA_CLOUD_IMDSV1_DISABLED"
+ENV_CREDENTIALS_URI: Final = "ALIBABA_CLOUD_CREDENTIALS_URI"
 
 DEFAULT_METADATA_ENDPOINT: Final = "http://100.100.100.200"
 _ROLE_PATH: Final = "/latest/meta-data/ram/security-credentials/"
@@ -53,6 +59,7 @@ _TOKEN_TTL_HEADER: Final = "X-aliyun-ecs-metadata-token-ttl-seconds"  # noqa: S1
 _TOKEN_HEADER: Final = "X-aliyun-ecs-metadata-token"  # noqa: S105 - a name
 _STS_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 _IMDS_TIMEOUT: Final = httpx.Timeout(1.0)
+_URI_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 
 
 def _timeout(value: float | httpx.Timeout | None, default: httpx.Timeout) -> httpx.Timeout:
@@ -534,3 +541,73 @@ class EcsRamRoleCredentials(_Refreshing):
             f"EcsRamRoleCredentials(role_name={self._role_name!r}, "
             f"metadata_endpoint={self._base!r})"
         )
+
+
+class URICredentials(_Refreshing):
+    """Temporary credentials from a credentials URI, such as a local sidecar.
+
+    ``uri`` defaults to ``ALIBABA_CLOUD_CREDENTIALS_URI``; creating it raises
+    :class:`~alisms.CredentialsError` when neither is set. Each fetch is a
+    ``GET`` of the URI, which answers like the ECS metadata service:
+    ``{"Code": "Success", "AccessKeyId": ..., "AccessKeySecret": ...,
+    "SecurityToken": ..., "Expiration": "2026-01-01T00:00:00Z"}``; any other
+    ``Code`` is an error. ``https://`` works for any host; plain ``http://``
+    only for a loopback host (``localhost``, ``127.0.0.0/8``, ``::1``) unless
+    ``allow_http`` is true, since the answer holds secrets. The URI's user
+    information and query are treated as secrets: reprs and errors show only
+    ``scheme://host:port/path``. ``timeout`` defaults to 10 seconds (5 to
+    connect). Cached and refreshed ahead of expiry like the STS providers.
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        *,
+        allow_http: bool = False,
+        environ: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        given = uri if uri is not None else env.get(ENV_CREDENTIALS_URI, "")
+        if not isinstance(given, str) or not given.strip():
+            raise CredentialsError(f"no credentials URI: pass uri= or set {ENV_CREDENTIALS_URI}")
+        super().__init__(clock)
+        self._uri = _sts.credentials_uri(given, allow_http=allow_http)
+        self._timeout = _timeout(timeout, _URI_TIMEOUT)
+        self._source_name = f"the credentials URI {self._uri.display}"
+
+    _HEADERS: Final = {"accept": "application/json", "user-agent": USER_AGENT}
+
+    def _parse(self, response: httpx.Response, fetched_at: datetime) -> _sts.Temporary:
+        return _sts.parse_uri_document(
+            response.status_code,
+            response.content,
+            source=self._source_name,
+            fetched_at=fetched_at,
+            known_secrets=self._uri.secrets,
+        )
+
+    def _fetch(self) -> _sts.Temporary:
+        now = self._clock()
+        try:
+            # A loopback sidecar is never reached through a proxy.
+            with httpx.Client(timeout=self._timeout, trust_env=not self._uri.loopback) as http:
+                response = http.get(self._uri.url, headers=self._HEADERS)
+        except httpx.HTTPError as exc:
+            raise _unreachable(self._source_name, exc) from None
+        return self._parse(response, now)
+
+    async def _fetch_async(self) -> _sts.Temporary:
+        now = self._clock()
+        try:
+            async with httpx.AsyncClient(
+                timeout=self._timeout, trust_env=not self._uri.loopback
+            ) as http:
+                response = await http.get(self._uri.url, headers=self._HEADERS)
+        except httpx.HTTPError as exc:
+            raise _unreachable(self._source_name, exc) from None
+        return self._parse(response, now)
+
+    def __repr__(self) -> str:
+        return f"URICredentials(uri={self._uri.display!r})"

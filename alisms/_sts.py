@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from alisms import signing
 from alisms._core import FORM_CONTENT_TYPE, USER_AGENT, form_encode, scrub
@@ -287,3 +287,86 @@ def parse_imds(text: str, *, fetched_at: datetime) -> Temporary:
             f"the ECS metadata service refused the role credentials (Code {code!r})"
         )
     return credentials_from(data, source="the ECS metadata service", fetched_at=fetched_at)
+
+
+@dataclass(frozen=True)
+class CredentialsURI:
+    """A credentials URI, checked: the URL to GET, a display form and its secret parts."""
+
+    url: str
+    display: str
+    loopback: bool
+    secrets: tuple[str, ...]
+
+
+def credentials_uri(uri: str, *, allow_http: bool) -> CredentialsURI:
+    """Check a credentials URI: ``https://``, or ``http://`` to a loopback host or when allowed.
+
+    The display form drops any user information, query and fragment, which may
+    carry a token; those parts are returned as secrets to scrub from errors.
+    """
+    text = uri.strip() if isinstance(uri, str) else ""
+    parts = urlsplit(text)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise CredentialsError(
+            "the credentials URI must be an http:// or https:// URL with a host name"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise CredentialsError("the credentials URI has an invalid port") from None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    display = f"{parts.scheme}://{host}{'' if port is None else f':{port}'}{parts.path}"
+    loopback = _is_loopback(parts.hostname)
+    if parts.scheme == "http" and not loopback and not allow_http:
+        raise CredentialsError(
+            f"the credentials URI {display} is plain HTTP to a host that is not loopback; "
+            "it returns secrets, so use https://",
+            hint="If the network path is trusted (a sidecar in the same pod), pass "
+            "credentials=alisms.URICredentials(allow_http=True)",
+        )
+    query = [value for _, value in parse_qsl(parts.query, keep_blank_values=False)]
+    secrets_ = tuple(s for s in (parts.password, parts.query, *query, parts.fragment) if s)
+    return CredentialsURI(text, display, loopback, secrets_)
+
+
+def parse_uri_document(
+    status: int,
+    body: bytes,
+    *,
+    source: str,
+    fetched_at: datetime,
+    known_secrets: Iterable[str] = (),
+) -> Temporary:
+    """Turn a credentials URI's answer into :class:`Temporary`, or raise :class:`CredentialsError`.
+
+    The answer has the ECS metadata document's shape: ``Code`` ``"Success"``,
+    ``AccessKeyId``, ``AccessKeySecret``, ``SecurityToken``, ``Expiration``.
+    A body that is not a JSON object is never shown (a truncated document may
+    hold a secret); a refusal shows its ``Code`` and ``Message``, scrubbed of
+    ``known_secrets`` and of any secret values in the document itself.
+    """
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        raise CredentialsError(
+            f"{source} answered HTTP {status} with a body that is not a JSON object "
+            f"({len(body)} bytes, not shown)",
+            http_status=status,
+        )
+    code = data.get("Code")
+    if status != 200 or code != "Success":
+        found = (data.get("AccessKeySecret"), data.get("SecurityToken"))
+        known = (*known_secrets, *(s for s in found if isinstance(s, str)))
+        message = data.get("Message")
+        detail = f": {message}" if isinstance(message, str) and message.strip() else ""
+        if not isinstance(code, str) or not code:
+            detail += " (no Code in the answer)"
+        raise CredentialsError(
+            f"{source} refused the credentials{scrub(detail, known)[:_EXCERPT]}",
+            code=scrub(code, known)[:_EXCERPT] if isinstance(code, str) and code else None,
+            http_status=status,
+        )
+    return credentials_from(data, source=source, fetched_at=fetched_at)

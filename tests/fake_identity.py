@@ -8,6 +8,8 @@ One ``http.server`` in a background thread answers both:
 * ``PUT /latest/api/token`` and ``GET /latest/meta-data/ram/security-credentials/[role]``
   as the ECS instance metadata service (IMDSv2 token optional unless
   :attr:`FakeIdentity.require_imds_token`).
+* ``GET /credentials-uri`` as a credentials URI (``ALIBABA_CLOUD_CREDENTIALS_URI``):
+  the metadata service's document, without any token.
 
 Each answer issues fresh credentials (``STS.id-<n>``) expiring at
 ``clock() + lifetime``. Tests can queue failures, slow the answers down to
@@ -31,6 +33,7 @@ from urllib.parse import parse_qsl
 import independent_v3
 
 ROLE_PATH = "/latest/meta-data/ram/security-credentials/"
+URI_PATH = "/credentials-uri"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class FakeIdentity:
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        """The credentials URI."""
+        return self.url + URI_PATH
 
     @property
     def url(self) -> str:
@@ -129,6 +137,8 @@ class FakeIdentity:
             return 200, "text/plain", b"imds-session-token"
         if seen.method == "GET" and seen.path.startswith(ROLE_PATH):
             return self._imds(seen)
+        if seen.method == "GET" and seen.path.split("?")[0] == URI_PATH:
+            return self._uri()
         return 404, "text/plain", b"Not Found"
 
     def _imds(self, seen: Seen) -> tuple[int, str, bytes]:
@@ -147,6 +157,13 @@ class FakeIdentity:
             return failure[0], "application/json", failure[1]
         document = {"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", **self._issue()}
         return 200, "text/plain", json.dumps(document).encode()
+
+    def _uri(self) -> tuple[int, str, bytes]:
+        failure = self._failure()
+        if failure is not None:
+            return failure[0], "application/json", failure[1]
+        document = {"Code": "Success", **self._issue()}
+        return 200, "application/json", json.dumps(document).encode()
 
     def _sts(self, seen: Seen) -> tuple[int, str, bytes]:
         action = seen.headers.get("x-acs-action")

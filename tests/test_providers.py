@@ -606,6 +606,130 @@ def test_ecs_role_unreachable_names_the_switch(clock: Clock) -> None:
     assert "ALIBABA_CLOUD_ECS_METADATA_DISABLED" in str(caught.value)
 
 
+# -- credentials URI ---------------------------------------------------------------------
+
+
+def test_uri_fetches_caches_and_refreshes(fake: FakeIdentity, clock: Clock) -> None:
+    provider = alisms.URICredentials(fake.uri, environ={}, clock=clock)
+    credentials = provider.get_credentials()
+    assert credentials == alisms.Credentials(*fake.issued[0])
+    assert provider.get_credentials() is credentials
+    [request] = fake.requests
+    assert request.method == "GET" and request.path == "/credentials-uri"
+    assert "alisms" in request.headers["user-agent"]
+    clock.advance(minutes=40)  # within 12 minutes of the one-hour expiry: still cached
+    assert provider.get_credentials() is credentials
+    clock.advance(minutes=9)  # now within them: refreshed
+    assert provider.get_credentials().access_key_id == "STS.id-2"
+    clock.advance(hours=2)  # the second ones have expired too: the async path refreshes
+    assert asyncio.run(provider.get_credentials_async()).access_key_id == "STS.id-3"
+    assert fake.count("GET", "/credentials-uri") == 3
+    assert repr(provider) == f"URICredentials(uri={fake.uri!r})"
+    assert_no_secret(repr(provider), fake)
+
+
+def test_uri_from_the_environment_hides_its_token(fake: FakeIdentity, clock: Clock) -> None:
+    uri = (
+        fake.uri.replace("http://", "http://user:Pass-Must-Not-Leak@") + "?token=Tok-Must-Not-Leak"
+    )
+    provider = alisms.URICredentials(environ={"ALIBABA_CLOUD_CREDENTIALS_URI": uri}, clock=clock)
+    assert asyncio.run(provider.get_credentials_async()).access_key_id == "STS.id-1"
+    assert fake.requests[0].path == "/credentials-uri?token=Tok-Must-Not-Leak"
+    fake.fail_next(403, {"Code": "Forbidden", "Message": "bad token Tok-Must-Not-Leak"})
+    provider.invalidate()
+    with pytest.raises(alisms.CredentialsError) as caught:
+        provider.get_credentials()
+    text = str(caught.value) + repr(provider)
+    assert "Forbidden: the credentials URI" in text and "(HTTP 403)" in text
+    assert "bad token <redacted>" in text
+    assert "Must-Not-Leak" not in text
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_uri_non_success_code(fake: FakeIdentity, clock: Clock, kind: str) -> None:
+    provider = alisms.URICredentials(fake.uri, environ={}, clock=clock)
+    secret = "refused-Secret-Must-Not-Leak"
+    fake.fail_next(
+        200,
+        {"Code": "Failed", "Message": f"no role; had {secret}", "AccessKeySecret": secret},
+    )
+    with pytest.raises(alisms.CredentialsError) as caught:
+        if kind == "sync":
+            provider.get_credentials()
+        else:
+            asyncio.run(provider.get_credentials_async())
+    assert caught.value.code == "Failed" and caught.value.http_status == 200
+    assert str(caught.value).startswith("Failed: the credentials URI http://127.0.0.1:")
+    assert "refused the credentials: no role; had <redacted> (HTTP 200)" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"Code": "Success", "AccessKeySecret": "cut-Secret-Must-Not-Leak", "Acc',
+        b"<html>Bad Gateway</html>",
+        b'["Success"]',
+        b"\xff\xfe",
+    ],
+)
+def test_uri_malformed_answer(fake: FakeIdentity, clock: Clock, body: bytes) -> None:
+    provider = alisms.URICredentials(fake.uri, environ={}, clock=clock)
+    fake.fail_next(200, body)
+    with pytest.raises(alisms.CredentialsError, match="not a JSON object") as caught:
+        provider.get_credentials()
+    assert "Must-Not-Leak" not in str(caught.value) and "Bad Gateway" not in str(caught.value)
+    fake.fail_next(200, {"Code": "Success", "AccessKeyId": "id"})
+    with pytest.raises(alisms.CredentialsError, match="unusable credentials"):
+        provider.get_credentials()
+
+
+def test_uri_failed_refresh_keeps_valid_credentials(fake: FakeIdentity, clock: Clock) -> None:
+    provider = alisms.URICredentials(fake.uri, environ={}, clock=clock)
+    first = provider.get_credentials()
+    clock.advance(minutes=50)
+    fake.fail_next(500, b"oops")
+    assert provider.get_credentials() is first
+    clock.advance(minutes=10)
+    fake.fail_next(500, b"oops")
+    with pytest.raises(alisms.CredentialsError, match="expired at"):
+        provider.get_credentials()
+
+
+@pytest.mark.parametrize(
+    ("uri", "match"),
+    [
+        (None, "ALIBABA_CLOUD_CREDENTIALS_URI"),
+        ("  ", "ALIBABA_CLOUD_CREDENTIALS_URI"),
+        ("ftp://127.0.0.1/creds", "http:// or https://"),
+        ("/relative/path", "http:// or https://"),
+        ("http://127.0.0.1:99999/", "invalid port"),
+        ("http://sidecar:8080/creds?t=Tok-Must-Not-Leak", "plain HTTP"),
+        ("http://10.0.0.8/creds", "plain HTTP"),
+    ],
+)
+def test_uri_refuses_bad_uris(uri: str | None, match: str) -> None:
+    with pytest.raises(alisms.CredentialsError, match=match) as caught:
+        alisms.URICredentials(uri, environ={})
+    assert "Must-Not-Leak" not in str(caught.value)
+
+
+def test_uri_schemes_and_hosts_accepted() -> None:
+    for uri in ("https://creds.example.com/v1", "http://localhost:9000/", "http://[::1]:9000/c"):
+        assert alisms.URICredentials(uri, environ={})
+    allowed = alisms.URICredentials("http://sidecar:8080/creds", allow_http=True, environ={})
+    assert repr(allowed) == "URICredentials(uri='http://sidecar:8080/creds')"
+
+
+def test_uri_unreachable(clock: Clock) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    provider = alisms.URICredentials(f"http://127.0.0.1:{port}/c", environ={}, clock=clock)
+    with pytest.raises(alisms.CredentialsError, match="could not reach the credentials URI"):
+        provider.get_credentials()
+
+
 # -- config files ------------------------------------------------------------------------
 
 
@@ -684,6 +808,7 @@ def test_chain_nothing_found_lists_what_was_tried(tmp_path: Path) -> None:
         "credentials file:",
         "credentials.ini does not exist",
         "ECS RAM role: disabled by ALIBABA_CLOUD_ECS_METADATA_DISABLED=true",
+        "credentials URI: ALIBABA_CLOUD_CREDENTIALS_URI is not set",
     ):
         assert fragment in text
     with pytest.raises(alisms.CredentialsError, match="ECS RAM role"):
@@ -743,6 +868,42 @@ def test_chain_goes_on_past_a_failing_source_and_remembers(
         chain(fake, clock).get_credentials()
     assert "credentials file: " in str(caught.value) and "'bearer'" in str(caught.value)
     assert "ECS RAM role: the ECS metadata service has no credentials" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_chain_uses_the_credentials_uri_last(
+    fake: FakeIdentity, clock: Clock, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", fake.uri)
+    found = chain(fake, clock)
+    found.check()  # the URI counts as a possible source
+    if kind == "sync":
+        credentials = found.get_credentials()
+    else:
+        credentials = asyncio.run(found.get_credentials_async())
+    assert credentials.access_key_id == "STS.id-1"
+    assert isinstance(found.provider, alisms.URICredentials)
+    assert [name for name, _ in found.steps()][-1] == "credentials URI"
+    # an earlier source wins over it
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "env-Secret-Must-Not-Leak")
+    assert chain(fake, clock).get_credentials().access_key_id == "env-id"
+    assert fake.count("GET", "/credentials-uri") == 1
+
+
+def test_chain_with_a_refused_or_failing_uri(
+    fake: FakeIdentity, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", "http://sidecar:8080/creds")
+    with pytest.raises(alisms.CredentialsError, match=r"credentials URI: .*plain HTTP"):
+        chain(fake, clock).check()
+    with pytest.raises(alisms.CredentialsError, match="no credentials found"):
+        alisms.Client()  # the constructor checks the chain
+    monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", fake.uri)
+    fake.fail_next(200, {"Code": "Failed"})
+    with pytest.raises(alisms.CredentialsError) as caught:
+        chain(fake, clock).get_credentials()
+    assert "credentials URI: Failed: the credentials URI" in str(caught.value)
 
 
 def test_chain_threads_share_one_resolution(

@@ -20,6 +20,7 @@ EXPECTED_ALL = {
     "EcsRamRoleCredentials",
     "OIDCRoleArnCredentials",
     "RamRoleArnCredentials",
+    "URICredentials",
     "RECEIPT_REPLY",
     "APIError",
     "AlismsError",
