@@ -10,9 +10,11 @@ rooted at :class:`AlismsError`.
 ...     result = client.send_message_to_globe("85212345678", "Your code is 1234")
 """
 
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from alisms import signing
-from alisms._bulk import AsyncBulkRun, BulkMessage, BulkOutcome, BulkRun, BulkSummary
-from alisms._chain import DefaultCredentialsChain
 from alisms._client import AsyncClient, Client
 from alisms._credentials import (
     Credentials,
@@ -37,13 +39,6 @@ from alisms._errors import (
     TransportError,
     ValidationError,
 )
-from alisms._profiles import CLIProfileCredentials, CredentialsFileCredentials
-from alisms._providers import (
-    EcsRamRoleCredentials,
-    OIDCRoleArnCredentials,
-    RamRoleArnCredentials,
-    URICredentials,
-)
 from alisms._receipts import RECEIPT_REPLY, DeliveryReport, parse_delivery_reports
 from alisms._results import (
     BatchSendResult,
@@ -57,6 +52,48 @@ from alisms._results import (
 from alisms._retry import Retry
 from alisms._segments import SegmentInfo, count_segments
 from alisms._version import __version__
+
+if _TYPE_CHECKING:
+    from alisms._bulk import AsyncBulkRun, BulkMessage, BulkOutcome, BulkRun, BulkSummary
+    from alisms._chain import DefaultCredentialsChain
+    from alisms._profiles import CLIProfileCredentials, CredentialsFileCredentials
+    from alisms._providers import (
+        EcsRamRoleCredentials,
+        OIDCRoleArnCredentials,
+        RamRoleArnCredentials,
+        URICredentials,
+    )
+
+# Imported on first use (PEP 562): most programs never need them, and they
+# bring anyio, configparser and concurrent.futures with them.
+_LAZY = {
+    "AsyncBulkRun": "alisms._bulk",
+    "BulkMessage": "alisms._bulk",
+    "BulkOutcome": "alisms._bulk",
+    "BulkRun": "alisms._bulk",
+    "BulkSummary": "alisms._bulk",
+    "DefaultCredentialsChain": "alisms._chain",
+    "CLIProfileCredentials": "alisms._profiles",
+    "CredentialsFileCredentials": "alisms._profiles",
+    "EcsRamRoleCredentials": "alisms._providers",
+    "OIDCRoleArnCredentials": "alisms._providers",
+    "RamRoleArnCredentials": "alisms._providers",
+    "URICredentials": "alisms._providers",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alisms' has no attribute {name!r}")
+    value = getattr(_import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "RamRoleArnCredentials",

@@ -31,20 +31,19 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
-
-import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from alisms._errors import AlismsError, DeliveryUnknownError, ValidationError
 from alisms._results import BatchSendResult, MessageType, SendResult
 from alisms._validation import MAX_BATCH, message_text, phone_number
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    import anyio.abc
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from alisms._client import AsyncClient, Client
 
@@ -349,6 +348,8 @@ class BulkRun:
                     break
                 # The future exists before the submission, so a Ctrl-C anywhere in
                 # between leaves it either unclaimed (never sent) or claimed by a worker.
+                from concurrent.futures import Future
+
                 future: Future[list[BulkOutcome]] = Future()
                 self._flying[id(unit)] = (unit, future)
                 self._pool.submit(self._run, unit, future)
@@ -436,6 +437,8 @@ class AsyncBulkRun:
         return self._plan.unreported
 
     async def __aenter__(self) -> Self:
+        import anyio  # imported with the first async run, not with alisms
+
         if isinstance(self._messages, AsyncIterable):
             self._async_items = aiter(self._messages)
         else:
@@ -471,6 +474,8 @@ class AsyncBulkRun:
         return self._plan.flush() if self._exhausted else None
 
     async def _work(self, unit: Unit) -> None:
+        import anyio
+
         try:
             outcomes = await self._send(unit)
         except anyio.get_cancelled_exc_class():
@@ -556,6 +561,8 @@ class AsyncBulkRun:
 
     def _settle(self) -> None:
         """Account for everything still unaccounted once the tasks are done."""
+        import anyio
+
         assert self._send_done is not None and self._receive_done is not None
         while True:
             try:

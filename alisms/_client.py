@@ -21,14 +21,11 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
-import anyio
 import httpx
 
 from alisms import _core, _operations, _transport, signing
-from alisms._bulk import AsyncBulkRun, BulkMessage, BulkRun, BulkSummary
-from alisms._chain import DefaultCredentialsChain
 from alisms._config import Endpoint, resolve_endpoint, resolve_timeout
 from alisms._credentials import (
     ENV_ACCESS_KEY_ID,
@@ -55,12 +52,22 @@ from alisms._results import (
 from alisms._retry import DEFAULT_RETRY, Attempts, Retry, Step
 from alisms.signing import check_algorithm
 
+if TYPE_CHECKING:
+    from alisms._bulk import AsyncBulkRun, BulkMessage, BulkRun, BulkSummary
+
 __all__ = ["DEFAULT_DEADLINE", "AsyncClient", "Client"]
 
 T = TypeVar("T")
 logger = logging.getLogger("alisms")
 
 _sending: ContextVar[bool] = ContextVar("alisms_sending", default=False)
+
+
+async def _async_sleep(seconds: float) -> None:
+    """Wait without blocking the event loop, under asyncio or trio (anyio, imported on use)."""
+    import anyio
+
+    await anyio.sleep(seconds)
 
 
 def call_may_have_sent() -> bool:
@@ -299,6 +306,8 @@ def _default_provider() -> CredentialsProvider:
         and os.environ.get(ENV_ACCESS_KEY_SECRET, "").strip()
     ):
         return EnvironmentCredentials()
+    from alisms._chain import DefaultCredentialsChain  # with its providers, on demand
+
     chain = DefaultCredentialsChain()
     chain.check()
     return chain
@@ -613,6 +622,8 @@ class Client(_Base):
         up to 1,000. ``on_progress`` is called with the
         :class:`~alisms.BulkSummary` after each outcome. See :mod:`alisms._bulk`.
         """
+        from alisms._bulk import BulkRun
+
         return BulkRun(
             self, messages, concurrency=concurrency, batch=batch, on_progress=on_progress
         )
@@ -695,7 +706,7 @@ class AsyncClient(_Base):
         _sending.set(False)
         wait = settings.pace(operation)
         if wait:
-            await anyio.sleep(wait)
+            await _async_sleep(wait)
         credentials = await settings.credentials.get_credentials_async()
         attempts = settings.start(operation)
         signed = settings.sign(operation, credentials)  # after the wait: a fresh date
@@ -712,7 +723,7 @@ class AsyncClient(_Base):
             except AlismsError as error:
                 step = settings.after_failure(attempts, error, operation, signed)
                 failure = error
-            await anyio.sleep(
+            await _async_sleep(
                 step.delay + settings.pace_retry(attempts, operation, signed, failure)
             )
             if step.resign:
@@ -853,6 +864,8 @@ class AsyncClient(_Base):
         ``messages`` may also be an async iterable. See
         :meth:`Client.send_many`.
         """
+        from alisms._bulk import AsyncBulkRun
+
         return AsyncBulkRun(
             self, messages, concurrency=concurrency, batch=batch, on_progress=on_progress
         )

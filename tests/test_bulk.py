@@ -1270,7 +1270,7 @@ def test_a_call_cancelled_while_it_waits_for_its_rate_limit_slot_is_not_sent(
         clock.sleep(seconds)
         await anyio.sleep_forever()
 
-    monkeypatch.setattr(_client, "anyio", SimpleNamespace(sleep=never))
+    monkeypatch.setattr(_client, "_async_sleep", never)
     fake = FakeSMSService()
     items = Counting(campaign(20))
     reported: list[alisms.BulkOutcome] = []

@@ -348,7 +348,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 def patch_clock(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> None:
     monkeypatch.setattr(_client, "time", fake_clock)
     # alisms._client uses anyio only for anyio.sleep; the anyio module itself is left alone.
-    monkeypatch.setattr(_client, "anyio", SimpleNamespace(sleep=fake_clock.async_sleep))
+    monkeypatch.setattr(_client, "_async_sleep", fake_clock.async_sleep)
 
 
 def test_the_clients_default_to_the_documented_limits() -> None:

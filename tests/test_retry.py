@@ -694,7 +694,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(
         _client, "time", SimpleNamespace(monotonic=time.monotonic, sleep=delays.append)
     )
-    monkeypatch.setattr(_client, "anyio", SimpleNamespace(sleep=asleep))
+    monkeypatch.setattr(_client, "_async_sleep", asleep)
     return delays
 
 
