@@ -26,12 +26,13 @@ signed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 __all__ = [
     "ALGORITHMS",
@@ -211,9 +212,15 @@ def signature(algorithm: Algorithm, secret: str, to_sign: str) -> str:
     raise ValueError(f"unknown signature algorithm {algorithm!r}")
 
 
-def _rsa_sha256(pem: str, message: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+@functools.lru_cache(maxsize=8)
+def _rsa_key(pem: str) -> Any:
+    """Parse a PEM private key once: parsing costs tens of milliseconds, signing one.
+
+    The cache holds what the credentials already hold (the PEM) in parsed form,
+    in this process's memory only.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         key = serialization.load_pem_private_key(pem.encode("utf-8"), password=None)
@@ -224,10 +231,19 @@ def _rsa_sha256(pem: str, message: bytes) -> bytes:
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("ACS3-RSA-SHA256 needs an RSA private key")
+    return key
+
+
+def _rsa_sha256(pem: str, message: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = _rsa_key(pem)
     try:
-        return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+        signed: bytes = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
     except Exception:
         raise ValueError("ACS3-RSA-SHA256 could not sign with this key") from None
+    return signed
 
 
 def authorization(
