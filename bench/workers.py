@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-KEY_ID = "LTAI5tBenchmarkKeyId"
+KEY_ID = "bench-fake-key-id"
 SECRET = "BenchmarkSecret0123456789abcdef"  # noqa: S105 - a fake credential for a local server
 HOST = "dysmsapi.ap-southeast-1.aliyuncs.com"
 TO = "85212345678"

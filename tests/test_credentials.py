@@ -12,7 +12,7 @@ import alisms
 from alisms import Credentials, CredentialsProvider, EnvironmentCredentials, StaticCredentials
 from alisms._credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_SECURITY_TOKEN
 
-KEY_ID = "LTAI5tExampleKeyId"
+KEY_ID = "example-fake-key-id"
 SECRET = "s3cr3t-Value-That-Must-Not-Leak"
 TOKEN = "CAIS+sts/Token=Value-That-Must-Not-Leak"
 
