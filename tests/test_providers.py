@@ -24,7 +24,7 @@ import alisms
 from alisms import _profiles, _sts
 from alisms.testing import FakeSMSService, FakeTransport
 
-SOURCE_ID = "LTAI-source-id"
+SOURCE_ID = "source-fake-id"
 SOURCE_SECRET = "source-Secret-Must-Not-Leak"
 ROLE_ARN = "acs:ram::1234567890:role/sms-sender"
 OIDC_ARN = "acs:ram::1234567890:oidc-provider/ack-rrsa"
