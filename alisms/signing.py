@@ -30,7 +30,6 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
@@ -104,7 +103,8 @@ def canonical_uri(path: str = "/") -> str:
 
     RPC-style APIs such as dysmsapi always use ``/``.
     """
-    if not path:
+    if not path or path == "/":
+        # "/" is two empty segments, and an empty segment encodes to itself.
         return "/"
     return "/".join(percent_encode(segment) for segment in path.split("/"))
 
@@ -147,12 +147,32 @@ def canonical_headers(
     return block, ";".join(names)
 
 
-def _sm3(data: bytes) -> bytes:
+@functools.cache
+def _crypto_hashes() -> Any:
+    """Cryptography's ``hashes`` module, imported on first use only.
+
+    ``import alisms.signing`` must not load cryptography (SHA-256 needs only
+    hashlib), and an ``import`` statement inside a function runs on every call.
+    """
     from cryptography.hazmat.primitives import hashes
 
+    return hashes
+
+
+@functools.cache
+def _crypto_hmac() -> Any:
+    """Cryptography's ``hmac`` module (for HMAC-SM3), imported on first use only."""
+    from cryptography.hazmat.primitives import hmac as crypto_hmac
+
+    return crypto_hmac
+
+
+def _sm3(data: bytes) -> bytes:
+    hashes = _crypto_hashes()
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
-    return digest.finalize()
+    result: bytes = digest.finalize()
+    return result
 
 
 def hash_hex(data: bytes, algorithm: Algorithm = DEFAULT_ALGORITHM) -> str:
@@ -201,12 +221,10 @@ def signature(algorithm: Algorithm, secret: str, to_sign: str) -> str:
     if algorithm == "ACS3-HMAC-SHA256":
         return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
     if algorithm == "ACS3-HMAC-SM3":
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives import hmac as crypto_hmac
-
-        mac = crypto_hmac.HMAC(secret.encode("utf-8"), hashes.SM3())
+        mac = _crypto_hmac().HMAC(secret.encode("utf-8"), _crypto_hashes().SM3())
         mac.update(message)
-        return mac.finalize().hex()
+        sm3_mac: bytes = mac.finalize()
+        return sm3_mac.hex()
     if algorithm == "ACS3-RSA-SHA256":
         return _rsa_sha256(secret, message).hex()
     raise ValueError(f"unknown signature algorithm {algorithm!r}")
@@ -256,12 +274,27 @@ def authorization(
     )
 
 
+# The last UTC second formatted by format_date and its text. Requests signed in
+# the same second share the string; one tuple, replaced whole, so threads at
+# worst recompute it.
+_last_date: tuple[tuple[int, ...], str] = ((), "")
+
+
 def format_date(moment: datetime) -> str:
     """Format ``moment`` as the ``x-acs-date`` value: ISO 8601 UTC, ``YYYY-MM-DDTHH:MM:SSZ``.
 
     A naive datetime is refused: the gateway compares the date with its own
     UTC clock, so an ambiguous local time would be a bug.
     """
+    global _last_date
+    key: tuple[int, ...] = ()
+    if moment.tzinfo is UTC:
+        # Already UTC: the text depends on these six fields only, so a moment in
+        # the same second as the last one formatted gives the cached text.
+        key = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+        last_key, last_text = _last_date
+        if key == last_key:
+            return last_text
     offset = moment.utcoffset()
     if moment.tzinfo is None or offset is None:
         raise ValueError("the signing date must be timezone-aware (use datetime.now(UTC))")
@@ -269,10 +302,13 @@ def format_date(moment: datetime) -> str:
         utc = moment if not offset else moment.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"{moment!r} is out of range in UTC") from None
-    return (
+    text = (
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
         f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
     )
+    if key:
+        _last_date = (key, text)
+    return text
 
 
 _REDACTED: Final = "<redacted>"
@@ -289,7 +325,6 @@ _MANAGED_HEADERS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
 class SignedRequest:
     """A signed request and every intermediate value of its signature.
 
@@ -298,24 +333,153 @@ class SignedRequest:
     needs (canonical request, string to sign) with the STS token redacted, and
     never the secret, the signature or the ``Authorization`` value; read those
     attributes directly when you mean to.
+
+    Immutable, and deliberately not a tuple or a dataclass: it cannot be
+    iterated, unpacked, ``json.dumps``-ed or passed to ``dataclasses.asdict``,
+    so the signature and the ``Authorization`` value only leave it through an
+    attribute read that names them.
     """
 
-    algorithm: Algorithm
-    method: str
-    host: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    body: bytes
-    hashed_payload: str
-    canonical_query_string: str
-    canonical_headers: str
-    signed_headers: str
-    canonical_request: str
-    string_to_sign: str
-    signature: str
-    authorization: str
-    headers: Mapping[str, str]
-    security_token: str | None = field(default=None)
+    __slots__ = ("_values",)
+    _values: tuple[Any, ...]
+
+    def __init__(
+        self,
+        *,
+        algorithm: Algorithm,
+        method: str,
+        host: str,
+        path: str,
+        query: tuple[tuple[str, str], ...],
+        body: bytes,
+        hashed_payload: str,
+        canonical_query_string: str,
+        canonical_headers: str,
+        signed_headers: str,
+        canonical_request: str,
+        string_to_sign: str,
+        signature: str,
+        authorization: str,
+        headers: Mapping[str, str],
+        security_token: str | None = None,
+    ) -> None:
+        _set_values(
+            self,
+            (
+                algorithm,
+                method,
+                host,
+                path,
+                query,
+                body,
+                hashed_payload,
+                canonical_query_string,
+                canonical_headers,
+                signed_headers,
+                canonical_request,
+                string_to_sign,
+                signature,
+                authorization,
+                headers,
+                security_token,
+            ),
+        )
+
+    @property
+    def algorithm(self) -> Algorithm:
+        """The signature algorithm, e.g. ``ACS3-HMAC-SHA256``."""
+        value: Algorithm = self._values[0]
+        return value
+
+    @property
+    def method(self) -> str:
+        """The HTTP method, upper-case."""
+        value: str = self._values[1]
+        return value
+
+    @property
+    def host(self) -> str:
+        """The ``host`` header value signed and sent."""
+        value: str = self._values[2]
+        return value
+
+    @property
+    def path(self) -> str:
+        """The request path (``/`` for RPC-style APIs)."""
+        value: str = self._values[3]
+        return value
+
+    @property
+    def query(self) -> tuple[tuple[str, str], ...]:
+        """The query parameters as ``(name, value)`` pairs, in the order given."""
+        value: tuple[tuple[str, str], ...] = self._values[4]
+        return value
+
+    @property
+    def body(self) -> bytes:
+        """The exact body bytes to send (empty for none)."""
+        value: bytes = self._values[5]
+        return value
+
+    @property
+    def hashed_payload(self) -> str:
+        """The hex hash of the body (the ``x-acs-content-sha256`` value)."""
+        value: str = self._values[6]
+        return value
+
+    @property
+    def canonical_query_string(self) -> str:
+        """The canonical query string (stage 1 of the canonical request)."""
+        value: str = self._values[7]
+        return value
+
+    @property
+    def canonical_headers(self) -> str:
+        """The canonical headers block, one ``name:value\\n`` line per signed header."""
+        value: str = self._values[8]
+        return value
+
+    @property
+    def signed_headers(self) -> str:
+        """The signed header names, sorted and joined with ``;``."""
+        value: str = self._values[9]
+        return value
+
+    @property
+    def canonical_request(self) -> str:
+        """The canonical request (contains the STS token when there is one)."""
+        value: str = self._values[10]
+        return value
+
+    @property
+    def string_to_sign(self) -> str:
+        """The string to sign: the algorithm and the canonical request's hash."""
+        value: str = self._values[11]
+        return value
+
+    @property
+    def signature(self) -> str:
+        """The signature, hex-encoded. Sensitive: it authorises this exact request."""
+        value: str = self._values[12]
+        return value
+
+    @property
+    def authorization(self) -> str:
+        """The ``Authorization`` header value. Sensitive: never log it."""
+        value: str = self._values[13]
+        return value
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The headers to send, lower-case names, ``authorization`` included."""
+        value: Mapping[str, str] = self._values[14]
+        return value
+
+    @property
+    def security_token(self) -> str | None:
+        """The STS token signed as ``x-acs-security-token``, or None. Sensitive."""
+        value: str | None = self._values[15]
+        return value
 
     def redacted_canonical_request(self) -> str:
         """The canonical request with the STS token (if any) replaced by ``<redacted>``."""
@@ -328,6 +492,32 @@ class SignedRequest:
         secret_names = ("authorization", "x-acs-security-token")
         return {k: (_REDACTED if k.lower() in secret_names else v) for k, v in self.headers.items()}
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SignedRequest is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"SignedRequest is immutable; cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SignedRequest:
+            return NotImplemented
+        return self._values == other._values
+
+    __hash__ = None  # type: ignore[assignment]  # headers is a dict: unhashable, like the values
+
+    def __copy__(self) -> SignedRequest:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SignedRequest:
+        import copy
+
+        copied: SignedRequest = _new_object(SignedRequest)
+        _set_values(copied, copy.deepcopy(self._values, memo))
+        return copied
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a SignedRequest is not picklable: it holds the Authorization value")
+
     def __repr__(self) -> str:
         return (
             f"SignedRequest(algorithm={self.algorithm!r}, method={self.method!r}, "
@@ -337,7 +527,26 @@ class SignedRequest:
             f"string_to_sign={self.string_to_sign!r})"
         )
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()
+
+
+# Stores the values tuple of a new SignedRequest past its __setattr__ (the slot's
+# own descriptor); sign_request builds one with this and object.__new__, which
+# saves the keyword-argument __init__ on every API call.
+_set_values: Final = SignedRequest.__dict__["_values"].__set__
+_new_object: Final = object.__new__
+
+
+def _pairs(items: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``items`` as a tuple of ``(name, value)`` pairs, whether a mapping or pairs."""
+    # A dict or a tuple is recognised before the Mapping ABC check, which costs
+    # more than the rest of this function together.
+    if type(items) is dict:
+        return tuple(items.items())
+    if type(items) is tuple:
+        return items
+    return tuple(items.items() if isinstance(items, Mapping) else items)
 
 
 def sign_request(
@@ -375,14 +584,20 @@ def sign_request(
         raise ValueError("a request with a body needs a content_type")
     if security_token is not None:
         security_token = security_token.strip() or None
-    query_pairs = tuple(query.items() if isinstance(query, Mapping) else query)
-    extra = tuple(headers.items() if isinstance(headers, Mapping) else headers)
+    query_pairs = _pairs(query)
     hashed_payload = hash_hex(body, algorithm)
     sent: dict[str, str] = {"host": host}
-    for name, value in extra:
-        lowered = name.strip().lower()
-        if lowered in _MANAGED_HEADERS:
-            raise ValueError(f"the {lowered} header is set by sign_request; pass it as an argument")
+    for name, value in _pairs(headers):
+        lowered = _EXTRA_HEADER_NAMES.get(name)
+        if lowered is None:
+            lowered = name.strip().lower()
+            if lowered in _MANAGED_HEADERS:
+                raise ValueError(
+                    f"the {lowered} header is set by sign_request; pass it as an argument"
+                )
+            if len(_EXTRA_HEADER_NAMES) >= _CACHE_MAX:
+                _EXTRA_HEADER_NAMES.clear()
+            _EXTRA_HEADER_NAMES[name] = lowered
         sent[lowered] = value
     sent["x-acs-date"] = date if isinstance(date, str) else format_date(date)
     sent["x-acs-signature-nonce"] = nonce
@@ -393,32 +608,83 @@ def sign_request(
         sent["x-acs-security-token"] = security_token
     # The names in ``sent`` are unique and lower-case already, so this is
     # canonical_headers() without its merging of repeated names.
-    names = sorted(n for n in sent if _is_signed_header(n))
+    names, signed = _signed_names(tuple(sent))
     headers_block = "".join([f"{n}:{sent[n].strip()}\n" for n in names])
-    signed = ";".join(names)
     query_string = canonical_query_string(query_pairs) if query_pairs else ""
-    canonical = canonical_request(
-        method, canonical_uri(path), query_string, headers_block, signed, hashed_payload
-    )
-    to_sign = string_to_sign(algorithm, canonical)
-    signature_hex = signature(algorithm, access_key_secret, to_sign)
-    auth = authorization(algorithm, access_key_id, signed, signature_hex)
+    uri = canonical_uri(path)
+    if algorithm == "ACS3-HMAC-SHA256":
+        # Fast path for the default algorithm. It computes exactly what the
+        # reference steps in the else branch compute (canonical_request(),
+        # string_to_sign(), signature(), authorization(); test_signing.py
+        # checks both give the same stages), written out inline to save the
+        # calls and the per-algorithm dispatch on every API call.
+        canonical = (
+            f"{method.upper()}\n{uri}\n{query_string}\n{headers_block}\n{signed}\n{hashed_payload}"
+        )
+        to_sign = f"ACS3-HMAC-SHA256\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
+        signature_hex = hmac.new(
+            access_key_secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256
+        ).hexdigest()
+        auth = (
+            f"ACS3-HMAC-SHA256 Credential={access_key_id},"
+            f"SignedHeaders={signed},Signature={signature_hex}"
+        )
+    else:
+        canonical = canonical_request(
+            method, uri, query_string, headers_block, signed, hashed_payload
+        )
+        to_sign = string_to_sign(algorithm, canonical)
+        signature_hex = signature(algorithm, access_key_secret, to_sign)
+        auth = authorization(algorithm, access_key_id, signed, signature_hex)
     sent["authorization"] = auth
-    return SignedRequest(
-        algorithm=algorithm,
-        method=method.upper(),
-        host=host,
-        path=path or "/",
-        query=query_pairs,
-        body=body,
-        hashed_payload=hashed_payload,
-        canonical_query_string=query_string,
-        canonical_headers=headers_block,
-        signed_headers=signed,
-        canonical_request=canonical,
-        string_to_sign=to_sign,
-        signature=signature_hex,
-        authorization=auth,
-        headers=sent,
-        security_token=security_token,
+    # SignedRequest(...) with these values in field order, without the keyword
+    # arguments of its __init__.
+    result: SignedRequest = _new_object(SignedRequest)
+    _set_values(
+        result,
+        (
+            algorithm,
+            method.upper(),
+            host,
+            path or "/",
+            query_pairs,
+            body,
+            hashed_payload,
+            query_string,
+            headers_block,
+            signed,
+            canonical,
+            to_sign,
+            signature_hex,
+            auth,
+            sent,
+            security_token,
+        ),
     )
+    return result
+
+
+# Two caches for sign_request, for work that depends only on header *names*
+# (nearly every call sends the same names). Each is bounded by _CACHE_MAX
+# entries (emptied when full) so odd callers cannot grow it, and each holds
+# only what the computation would give again.
+_CACHE_MAX: Final = 256
+
+# An extra header name as given -> its stripped, lower-case form. Never holds a
+# name that sign_request manages: those are refused on every call.
+_EXTRA_HEADER_NAMES: dict[str, str] = {}
+
+# The names a request sends -> its signed names, sorted, and them joined with ";".
+_SIGNED_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
+
+
+def _signed_names(sent_names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Return the signed names among ``sent_names`` (sorted) and them joined with ``;``."""
+    cached = _SIGNED_NAMES.get(sent_names)
+    if cached is None:
+        names = tuple(sorted(n for n in sent_names if _is_signed_header(n)))
+        cached = (names, ";".join(names))
+        if len(_SIGNED_NAMES) >= _CACHE_MAX:
+            _SIGNED_NAMES.clear()
+        _SIGNED_NAMES[sent_names] = cached
+    return cached

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib.util
 import json
+import pickle
 import re
 import subprocess
 import sys
@@ -915,3 +918,126 @@ def test_sign_request_refuses_extra_headers_it_manages(name: str) -> None:
             nonce="n1",
             headers={name: "x"},
         )
+
+
+# --- the fast paths inside sign_request give what the reference steps give -------------
+
+
+@pytest.mark.parametrize("folder", REQUEST_DIRS, ids=lambda p: p.name)
+@pytest.mark.parametrize("algorithm", ["ACS3-HMAC-SHA256", "ACS3-HMAC-SM3"])
+def test_sign_request_stages_equal_the_step_functions(folder: Path, algorithm: str) -> None:
+    vec = load(folder)
+    # Signed with the algorithm forced, so the SHA-256 fast path and the
+    # reference path both run on every vector's headers, query and body.
+    signed = sign_vector(dataclasses.replace(vec, case=dict(vec.case, algorithm=algorithm)))
+    checked = check_algorithm(algorithm)
+    canonical = canonical_request(
+        signed.method,
+        canonical_uri(signed.path),
+        signed.canonical_query_string,
+        signed.canonical_headers,
+        signed.signed_headers,
+        signed.hashed_payload,
+    )
+    assert (signed.canonical_headers, signed.signed_headers) == canonical_headers(
+        (k, v) for k, v in signed.headers.items() if k != "authorization"
+    )
+    assert signed.hashed_payload == hash_hex(signed.body, checked)
+    assert signed.canonical_request == canonical
+    assert signed.string_to_sign == string_to_sign(checked, canonical)
+    assert signed.signature == signature(checked, vec.secret, signed.string_to_sign)
+    assert signed.authorization == authorization(
+        checked, vec.case["access_key_id"], signed.signed_headers, signed.signature
+    )
+
+
+def test_format_date_cache_keeps_each_second_and_zone_apart() -> None:
+    base = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert format_date(base) == "2025-01-02T03:04:05Z"
+    assert format_date(base.replace(microsecond=999_999)) == "2025-01-02T03:04:05Z"
+    assert format_date(base + timedelta(seconds=1)) == "2025-01-02T03:04:06Z"
+    assert format_date(base.replace(year=2026)) == "2026-01-02T03:04:05Z"
+    # Same wall-clock fields in another zone are another moment.
+    plus8 = base.replace(tzinfo=timezone(timedelta(hours=8)))
+    assert format_date(plus8) == "2025-01-01T19:04:05Z"
+    assert format_date(base) == "2025-01-02T03:04:05Z"
+
+
+def test_canonical_uri_of_the_root() -> None:
+    assert canonical_uri("/") == "/" == canonical_uri("")
+    assert canonical_uri("//") == "//"
+
+
+def test_sign_request_refuses_a_managed_header_every_time() -> None:
+    for _ in range(3):
+        with pytest.raises(ValueError, match="set by sign_request"):
+            sign_request(
+                access_key_id="testid",
+                access_key_secret="testsecret",
+                method="POST",
+                host="h",
+                date="2026-01-02T03:04:05Z",
+                nonce="n1",
+                headers={" X-Acs-Date ": "x"},
+            )
+
+
+def test_sign_request_header_name_caches_do_not_leak_between_calls() -> None:
+    def sign(headers: dict[str, str]) -> SignedRequest:
+        return sign_request(
+            access_key_id="testid",
+            access_key_secret="testsecret",
+            method="POST",
+            host="h",
+            date="2026-01-02T03:04:05Z",
+            nonce="n1",
+            headers=headers,
+        )
+
+    first = sign({" X-Acs-Action ": "A", "User-Agent": "ua"})
+    second = sign({"x-acs-version": "V"})
+    assert (
+        first.signed_headers
+        == "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce"
+    )
+    assert first.headers["x-acs-action"] == "A" and first.headers["user-agent"] == "ua"
+    assert second.signed_headers == (
+        "host;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version"
+    )
+    assert "x-acs-action" not in second.headers
+
+
+def test_signed_request_is_immutable() -> None:
+    signed = sign_vector(vector("globe-form-sts-token"))
+    with pytest.raises(AttributeError):
+        signed.signature = "x"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        signed.extra = "x"  # type: ignore[attr-defined]
+    assert signed == sign_vector(vector("globe-form-sts-token"))
+    assert signed != sign_vector(vector("globe-form-emoji")) and signed != ()
+    with pytest.raises(AttributeError):
+        del signed.signature
+
+
+def test_signed_request_gives_its_secrets_out_only_by_name() -> None:
+    # Not a tuple and not a dataclass: nothing serialises or unpacks it whole,
+    # so the signature and the Authorization value never leave by accident.
+    signed = sign_vector(vector("globe-form-sts-token"))
+    with pytest.raises(TypeError):
+        iter(signed)  # type: ignore[call-overload]
+    with pytest.raises(TypeError):
+        json.dumps(signed)
+    with pytest.raises(TypeError, match="not picklable"):
+        pickle.dumps(signed)
+    assert not dataclasses.is_dataclass(signed)
+    assert copy.copy(signed) is signed
+    deep = copy.deepcopy(signed)
+    assert deep == signed and deep.headers is not signed.headers
+
+
+def test_signed_request_keyword_constructor_equals_sign_request() -> None:
+    signed = sign_vector(vector("globe-form-sts-token"))
+    fields = [name for name, value in vars(SignedRequest).items() if isinstance(value, property)]
+    assert len(fields) == 16
+    rebuilt = SignedRequest(**{name: getattr(signed, name) for name in fields})
+    assert rebuilt == signed and repr(rebuilt) == repr(signed)
