@@ -734,6 +734,51 @@ def test_no_more_than_concurrency_calls_at_once(kind: str, concurrency: int) -> 
     assert state["active"] == 0
 
 
+@pytest.mark.parametrize(("n", "concurrency", "most"), [(300, 8, 8), (3, 64, 3), (1, 64, 1)])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_fixed_pool_sends_and_it_grows_only_as_needed(
+    kind: str, n: int, concurrency: int, most: int
+) -> None:
+    """Calls run on at most ``concurrency`` threads or tasks, reused from call to call.
+
+    A short campaign starts no more of them than it has messages.
+    """
+    lock = threading.Lock()
+    runners: set[object] = set()
+
+    def before(params: dict[str, str]) -> None:
+        with lock:
+            runners.add(threading.get_ident())
+
+    async def abefore(params: dict[str, str]) -> None:
+        runners.add(anyio.get_current_task().id)
+        await anyio.sleep(0)  # let the other tasks in
+
+    fake = FakeSMSService()
+    transport = Hooked(fake, before=before, abefore=abefore)
+    report = drive(kind, fake, campaign(n), transport=transport, concurrency=concurrency)
+    assert report.statuses() == ["sent"] * n
+    assert 1 <= len(runners) <= most
+    if n > concurrency and kind != "sync":
+        assert len(runners) == concurrency  # every worker task took part
+
+
+def test_the_threads_of_a_sync_run_end_with_it() -> None:
+    def ours() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("alisms-bulk")]
+
+    wait_until(lambda: not ours())  # none left from other tests
+    fake = FakeSMSService()
+    with fake.client() as client:
+        with client.send_many(campaign(50), concurrency=4) as run:
+            for outcome in run:
+                assert 1 <= len(ours()) <= 4
+                if outcome.index == 20:
+                    break
+        wait_until(lambda: not ours())
+    assert run.summary.total == len(fake.messages)
+
+
 # -- taking messages lazily ----------------------------------------------------------------
 
 
@@ -750,6 +795,53 @@ def test_messages_are_taken_only_as_calls_free_up(kind: str, concurrency: int) -
     check_account(report, 60)
     # Never more taken than yielded plus the calls under way.
     assert max(ahead) == concurrency - 1
+    assert min(ahead) >= 0
+
+
+class AsyncCounting:
+    """An async iterable that counts what was taken and checks it is read by one task at a time."""
+
+    def __init__(self, items: Iterable[Any], *, then_wait: bool = False) -> None:
+        self._items = iter(items)
+        self._then_wait = then_wait
+        self._reading = False
+        self.pulled = 0
+
+    def __aiter__(self) -> AsyncCounting:
+        return self
+
+    async def __anext__(self) -> Any:
+        assert not self._reading, "two tasks read the iterable at once"
+        self._reading = True
+        try:
+            await anyio.sleep(0)  # a read that takes a while: other tasks run meanwhile
+            await anyio.sleep(0)
+            for item in self._items:
+                self.pulled += 1
+                return item
+            if self._then_wait:
+                await anyio.sleep_forever()  # a feed with nothing new yet
+            raise StopAsyncIteration
+        finally:
+            self._reading = False
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.parametrize("kind", ASYNC_KINDS)
+def test_an_async_iterable_is_taken_lazily_by_one_worker_at_a_time(
+    kind: str, concurrency: int
+) -> None:
+    items = AsyncCounting(campaign(40))
+    ahead: list[int] = []
+
+    def each(outcome: alisms.BulkOutcome, reported: list[alisms.BulkOutcome]) -> None:
+        ahead.append(items.pulled - len(reported))
+
+    fake = FakeSMSService()
+    report = drive(kind, fake, lambda: items, concurrency=concurrency, each=each)
+    check_account(report, 40)
+    check_against_fake(report, fake)
+    assert max(ahead) <= concurrency - 1
     assert min(ahead) >= 0
 
 
@@ -1085,12 +1177,17 @@ def wait_until(condition: Callable[[], bool]) -> None:
 
 
 def main_thread_waits_in(function: Callable[..., Any]) -> Callable[[], bool]:
-    """True once the main thread is blocked in a lock wait somewhere inside ``function``."""
+    """True once the main thread waits for a call to finish somewhere inside ``function``.
+
+    The run waits in ``BulkRun._receive``, on its queue's ``get()`` (C code,
+    so that line is the innermost Python frame while it is blocked).
+    """
+    blocked = (BulkRun._receive.__code__, line_of(BulkRun._receive, ".get()"))
 
     def waiting() -> bool:
         frames = frames_of_main_thread()
         inside = any(code is function.__code__ for code, _ in frames)
-        return bool(frames) and frames[0][0].co_name == "wait" and inside
+        return bool(frames) and frames[0] == blocked and inside
 
     return waiting
 
@@ -1213,6 +1310,26 @@ def test_the_callers_exception_leaves_the_sync_run_unchanged() -> None:
     check_against_fake(report, fake)
 
 
+def test_units_no_thread_started_are_taken_back_and_never_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Handed to the threads but not started when the run stops: not sent, now or later."""
+    fake = FakeSMSService()
+    with fake.client() as client:
+        run = client.send_many(Counting(campaign(10)), concurrency=4)
+        monkeypatch.setattr(run, "_start_thread", lambda: None)  # no thread takes them yet
+        with pytest.raises(KeyboardInterrupt), run:
+            run._hand_out()
+            raise KeyboardInterrupt
+        assert run.summary == alisms.BulkSummary(not_sent=4)
+        assert sorted(o.index for o in run.unreported) == [0, 1, 2, 3]
+        # A thread that gets to the queue only now finds them taken back.
+        assert run._todo is not None
+        run._todo.put(None)
+        run._serve()
+    assert fake.messages == []
+
+
 # -- cancelling the async run --------------------------------------------------------------
 
 
@@ -1281,6 +1398,11 @@ def test_a_call_cancelled_while_it_waits_for_its_rate_limit_slot_is_not_sent(
                 async with client.send_many(items, concurrency=concurrency) as run:
                     async for outcome in run:
                         reported.append(outcome)
+                        # Cancel once every worker waits for a slot (the first freed one
+                        # took the next message when this outcome was handed out).
+                        with anyio.fail_after(HANG):
+                            while len(clock.waits) < concurrency:
+                                await anyio.sleep(0)
                         scope.cancel()
             return Report(reported, run.summary, list(run.unreported))
 
@@ -1352,6 +1474,66 @@ def test_the_callers_exception_cancels_the_calls_under_way_with_an_exact_account
     check_against_fake(report, fake)
     assert run.summary.sent == 1
     assert run.summary.failed == 0
+
+
+@pytest.mark.parametrize("kind", ASYNC_KINDS)
+def test_a_break_stops_a_read_of_the_async_iterable_under_way(kind: str) -> None:
+    """A feed that has nothing more yet does not hold up a break."""
+    items = AsyncCounting(campaign(5), then_wait=True)
+    fake = FakeSMSService()
+
+    async def main() -> Report:
+        reported: list[alisms.BulkOutcome] = []
+        with anyio.fail_after(HANG):
+            async with (
+                async_client(fake) as client,
+                client.send_many(items, concurrency=3) as run,
+            ):
+                async for outcome in run:
+                    reported.append(outcome)
+                    if len(reported) == 5:
+                        break  # a worker waits in the feed's __anext__ by now
+        return Report(reported, run.summary, list(run.unreported))
+
+    report = anyio.run(main, backend=kind)
+    assert report.summary == alisms.BulkSummary(sent=5)
+    assert items.pulled == 5
+    check_account(report, 5)
+    check_against_fake(report, fake)
+
+
+@pytest.mark.parametrize("stop_after", [1, 7, 23, 40])
+@pytest.mark.parametrize("kind", ASYNC_KINDS)
+def test_cancelling_the_worker_pool_at_any_point_leaves_an_exact_account(
+    kind: str, stop_after: int
+) -> None:
+    """Calls are cancelled before, during and after their request; nothing is lost or doubled."""
+    fake = FakeSMSService()
+
+    async def slow(params: dict[str, str]) -> None:
+        for _ in range(int(params["Message"].split()[1]) % 4):
+            await anyio.sleep(0)
+
+    transport = Hooked(fake, abefore=slow, aafter=slow)
+    items = Counting(campaign(60))
+    reported: list[alisms.BulkOutcome] = []
+
+    async def main() -> Report:
+        async with async_client(fake, transport) as client:
+            with anyio.CancelScope() as scope:
+                async with client.send_many(items, concurrency=8) as run:
+                    async for outcome in run:
+                        reported.append(outcome)
+                        if len(reported) == stop_after:
+                            scope.cancel()
+            return Report(reported, run.summary, list(run.unreported))
+
+    report = anyio.run(main, backend=kind)
+    assert len(report.reported) == stop_after
+    assert items.pulled <= stop_after + 8
+    check_account(report, items.pulled)
+    check_against_fake(report, fake)
+    assert report.summary.failed == 0
 
 
 # -- limits and bulk -----------------------------------------------------------------------
