@@ -13,7 +13,6 @@ aiohttp is imported only when an aiohttp path is asked for, never with alisms.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sys
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from alisms._errors import ConfigurationError, TransportError
 from alisms.signing import SignedRequest
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl
 
     import aiohttp
@@ -249,7 +249,10 @@ class AiohttpSender:
     _CACHED_TIMEOUTS: Final = 16
 
     def __init__(self, session: aiohttp.ClientSession | None = None, *, tls: bool = True) -> None:
+        import asyncio  # with aiohttp, not with alisms
+
         module = _import_aiohttp()
+        self._running_loop: Final = asyncio.get_running_loop
         self._session = session
         self._owned = session is None
         self._ssl = _trust_store() if self._owned and tls else None
@@ -268,7 +271,7 @@ class AiohttpSender:
         if self._closed:
             raise _closed(url)
         try:
-            loop = asyncio.get_running_loop()
+            loop = self._running_loop()
         except RuntimeError:
             raise ConfigurationError(
                 "the aiohttp transport runs on asyncio only, and no asyncio event loop is "
