@@ -40,8 +40,8 @@ clean:
 # about 3 minutes on 2 cores. BENCH_ARGS=--write-docs also refreshes the doc's numbers.
 # Its tools go into the same .venv here, not into the dev extra: uvloop (for the local
 # server, the load generators and the async runs) is needed by nothing but the benchmark,
-# and make test should not pull a C event loop into every checkout; httpx-aiohttp (the
-# fast async path, with aiohttp) comes from the project's own aiohttp extra.
+# and make test should not pull a C event loop into every checkout; aiohttp (the fast
+# async path) and httpx-aiohttp come from the project's own aiohttp extra.
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp]' uvloop

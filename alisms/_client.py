@@ -9,19 +9,20 @@ parse through :class:`alisms._core.Core`, and send through
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import os
 import random
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, cast
 
 import httpx
 
@@ -53,6 +54,8 @@ from alisms._retry import DEFAULT_RETRY, Attempts, Retry, Step
 from alisms.signing import check_algorithm
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from alisms._bulk import AsyncBulkRun, BulkMessage, BulkRun, BulkSummary
 
 __all__ = ["DEFAULT_DEADLINE", "AsyncClient", "Client"]
@@ -424,6 +427,11 @@ class Client(_Base):
             deadline=deadline,
             rate_limits=rate_limits,
         )
+        if _transport.is_aiohttp_session(http_client) or cast(object, transport) == "aiohttp":
+            raise ConfigurationError(
+                "aiohttp is asynchronous: Client cannot send through it",
+                hint="use alisms.AsyncClient for aiohttp; Client takes an httpx.Client",
+            )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise ConfigurationError("http_client= must be an httpx.Client (for Client)")
         if http_client is not None and transport is not None:
@@ -652,6 +660,15 @@ class AsyncClient(_Base):
     :class:`httpx.AsyncBaseTransport`. Use it as an async
     context manager, or call :meth:`aclose`. One client is safe to share
     between tasks of one event loop; it never blocks the loop.
+
+    The fast path (asyncio only, needs ``pip install 'alisms-intl[aiohttp]'``)
+    sends through aiohttp without httpx's request and response models:
+    ``transport="aiohttp"`` makes alisms create an ``aiohttp.ClientSession``
+    on the first call, inside the running loop, and close it in
+    :meth:`aclose`; ``http_client`` may instead be your own
+    ``aiohttp.ClientSession``, which stays yours to close. Either way,
+    ``timeout`` (default or given) applies to every request, mapped onto
+    ``aiohttp.ClientTimeout``.
     """
 
     def __init__(
@@ -665,8 +682,8 @@ class AsyncClient(_Base):
         region: str | None = None,
         signature_algorithm: str = "ACS3-HMAC-SHA256",
         timeout: float | httpx.Timeout | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | aiohttp.ClientSession | None = None,
+        transport: httpx.AsyncBaseTransport | Literal["aiohttp"] | None = None,
         allow_insecure_http: bool = False,
         retry: Retry | bool = True,
         deadline: float | None = DEFAULT_DEADLINE,
@@ -686,18 +703,34 @@ class AsyncClient(_Base):
             deadline=deadline,
             rate_limits=rate_limits,
         )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError("http_client= must be an httpx.AsyncClient (for AsyncClient)")
+        self._send: Callable[
+            [str, signing.SignedRequest, httpx.Timeout], Awaitable[_transport.Answer]
+        ]
         if http_client is not None and transport is not None:
             raise ConfigurationError("give http_client= or transport=, not both")
+        if transport == "aiohttp" or _transport.is_aiohttp_session(http_client):
+            self._owns_http = http_client is None
+            session = http_client if _transport.is_aiohttp_session(http_client) else None
+            sender = _transport.AiohttpSender(
+                session, tls=self._settings.endpoint.scheme == "https"
+            )
+            self._http: httpx.AsyncClient | _transport.AiohttpSender = sender
+            self._send = sender.send
+            return
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                "http_client= must be an httpx.AsyncClient or an aiohttp.ClientSession "
+                "(for AsyncClient)"
+            )
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise ConfigurationError(
-                "transport= must be an httpx.AsyncBaseTransport (for AsyncClient)"
+                'transport= must be an httpx.AsyncBaseTransport or "aiohttp" (for AsyncClient)'
             )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             timeout=self._settings.timeout, transport=transport
         )
+        self._send = functools.partial(_transport.send_async, self._http)
         if http_client is not None and timeout is None:
             self._settings = replace(self._settings, timeout=http_client.timeout)
 
@@ -714,9 +747,7 @@ class AsyncClient(_Base):
             try:
                 timeout = settings.attempt_timeout(attempts)
                 _sending.set(True)
-                answer = await _transport.send_async(
-                    self._http, settings.endpoint.url, signed, timeout
-                )
+                answer = await self._send(settings.endpoint.url, signed, timeout)
                 result = settings.parse(operation, answer, credentials, signed)
                 settings.succeeded(operation)
                 return result

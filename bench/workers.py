@@ -11,13 +11,19 @@ Jobs:
 * ``sync CONTENDER``: ``alisms`` (:class:`alisms.Client`) or ``httpx`` (a bare
   :class:`httpx.Client` posting one pre-built signed request), one request at
   a time for a fixed duration.
-* ``async CONTENDER``: ``alisms-httpx``, ``httpx``, ``alisms-aiohttp`` or
-  ``aiohttp`` at a given concurrency (tasks sending back to back) for a fixed
-  duration; ``httpx-aiohttp`` (a bare ``httpx.AsyncClient`` over
-  ``AiohttpTransport``) shows what httpx's own layer costs.
+* ``async CONTENDER``: ``alisms-httpx`` (:class:`alisms.AsyncClient` on
+  httpx's default transport), ``httpx``, ``alisms-direct``
+  (``AsyncClient(transport="aiohttp")``, the fast path), ``aiohttp`` (a bare
+  ``aiohttp.ClientSession``) or ``alisms-aiohttp``
+  (``AsyncClient(transport=AiohttpTransport())``) at a given concurrency
+  (tasks sending back to back) for a fixed duration; ``httpx-aiohttp`` (a
+  bare ``httpx.AsyncClient`` over ``AiohttpTransport``) shows what httpx's
+  own layer costs.
 * ``bulk MODE``: ``send_many`` on ``Client`` (``sync``) or ``AsyncClient``
-  (``async``, on the default transport or httpx-aiohttp's) for a campaign of
-  N messages at a rate limit, stopped if it overruns a time limit.
+  (``async``, on the default transport, ``--transport aiohttp`` for the
+  direct aiohttp path or ``httpx-aiohttp`` for httpx-aiohttp's transport) for
+  a campaign of N messages at a rate limit, stopped if it overruns a time
+  limit.
 """
 
 from __future__ import annotations
@@ -315,7 +321,7 @@ def use_loop(name: str) -> str:
 async def _async_sender(
     contender: str, port: int
 ) -> tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[None]]]:
-    if contender in ("alisms-httpx", "alisms-aiohttp"):
+    if contender in ("alisms-httpx", "alisms-aiohttp", "alisms-direct"):
         import alisms
 
         options = client_options(alisms.AsyncClient, port)
@@ -323,6 +329,8 @@ async def _async_sender(
             from httpx_aiohttp import AiohttpTransport
 
             options["transport"] = AiohttpTransport()
+        elif contender == "alisms-direct":
+            options["transport"] = "aiohttp"
         client = alisms.AsyncClient(**options)
         result = await client.send_message_to_globe(TO, TEXT, type="OTP")
         assert result.message_id, result
@@ -478,10 +486,12 @@ async def _bulk_async(
     transport: str,
     time_limit: float,
 ) -> dict[str, Any]:
-    if transport == "aiohttp":
+    if transport == "httpx-aiohttp":
         from httpx_aiohttp import AiohttpTransport
 
         options["transport"] = AiohttpTransport()
+    elif transport == "aiohttp":
+        options["transport"] = "aiohttp"
     statuses: Counter[str] = Counter()
     stopped = False
     async with alisms.AsyncClient(**options) as client:
@@ -517,7 +527,15 @@ def main() -> None:
     y.add_argument("contender", choices=["alisms", "httpx"])
     a = sub.add_parser("async")
     a.add_argument(
-        "contender", choices=["alisms-httpx", "httpx", "alisms-aiohttp", "aiohttp", "httpx-aiohttp"]
+        "contender",
+        choices=[
+            "alisms-httpx",
+            "httpx",
+            "alisms-direct",
+            "aiohttp",
+            "alisms-aiohttp",
+            "httpx-aiohttp",
+        ],
     )
     a.add_argument("--concurrency", type=int, default=1)
     b = sub.add_parser("bulk")
@@ -525,7 +543,9 @@ def main() -> None:
     b.add_argument("--n", type=int, default=20_000)
     b.add_argument("--rate", type=float, default=2000.0)
     b.add_argument("--concurrency", type=int, default=0)
-    b.add_argument("--transport", choices=["default", "aiohttp"], default="default")
+    b.add_argument(
+        "--transport", choices=["default", "aiohttp", "httpx-aiohttp"], default="default"
+    )
     b.add_argument("--time-limit", type=float, default=15.0)
     for p in (y, a, b):
         p.add_argument("--port", type=int, required=True)

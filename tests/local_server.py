@@ -14,8 +14,9 @@ gateway's JSON error body.
 
 Every request is kept in :attr:`LocalGateway.requests` and every accepted
 message in :attr:`LocalGateway.messages`. A test can queue a canned answer
-(:meth:`LocalGateway.queue_response`) or a stall that never answers
-(:meth:`LocalGateway.queue_stall`) for the next request.
+(:meth:`LocalGateway.queue_response`), a stall that never answers
+(:meth:`LocalGateway.queue_stall`) or a dropped connection
+(:meth:`LocalGateway.queue_drop`) for the next request.
 
 Use it as a context manager; leaving the block closes every connection and
 joins every thread, and fails loudly if a handler crashed.
@@ -140,6 +141,11 @@ class _Stall:
     """Hold the next request without answering until the server closes."""
 
 
+@dataclass(frozen=True)
+class _Drop:
+    """Read the next request, then close its connection without answering."""
+
+
 @dataclass
 class _Key:
     secret: str | None = None
@@ -233,7 +239,7 @@ class LocalGateway:
         self._nonces: set[str] = set()
         self._requests: list[ReceivedRequest] = []
         self._messages: list[ReceivedMessage] = []
-        self._queue: deque[CannedResponse | _Stall] = deque()
+        self._queue: deque[CannedResponse | _Stall | _Drop] = deque()
         self._ids = itertools.count(1)
         self._release = threading.Event()
         self._errors: list[BaseException | None] = []
@@ -280,6 +286,15 @@ class LocalGateway:
         """Read the next request and never answer it (until the server closes)."""
         with self._lock:
             self._queue.append(_Stall())
+
+    def queue_drop(self) -> None:
+        """Read the next request whole, then close the connection without a word.
+
+        The request was sent but not processed: nothing is accepted and its
+        nonce is not remembered, so an identical resend is served normally.
+        """
+        with self._lock:
+            self._queue.append(_Drop())
 
     def clear(self) -> None:
         """Forget the requests and messages seen so far (not the nonces)."""
@@ -393,6 +408,10 @@ class LocalGateway:
         if isinstance(canned, _Stall):
             self._record(handler, body, None, None, None)
             self._release.wait(_STALL_LIMIT)
+            handler.close_connection = True
+            return
+        if isinstance(canned, _Drop):
+            self._record(handler, body, None, None, None)
             handler.close_connection = True
             return
         if canned is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import json
 import math
 import socket
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 from local_server import LocalGateway, segments_of
 
 import alisms
-from alisms import _core
+from alisms import _core, _transport
 
 if TYPE_CHECKING:
     from conftest import ClientRunner, TestKeys
@@ -669,6 +670,117 @@ def test_http_client_of_the_wrong_kind_is_refused() -> None:
     finally:
         sync_http.close()
         asyncio.run(async_http.aclose())
+
+
+needs_aiohttp = pytest.mark.skipif(
+    importlib.util.find_spec("aiohttp") is None,
+    reason="aiohttp is not installed (it comes with the dev extra)",
+)
+
+
+@needs_aiohttp
+def test_the_aiohttp_session_alisms_owns_lives_from_first_call_to_aclose(
+    server: LocalGateway, server_client_kwargs: dict
+) -> None:
+    client = alisms.AsyncClient(**server_client_kwargs, transport="aiohttp")  # outside a loop
+    sender = client._http
+    assert isinstance(sender, _transport.AiohttpSender)
+    assert sender.session is None  # made on first use, inside the loop
+
+    async def main() -> None:
+        async with client as entered:
+            assert entered is client
+            await client.send_message_to_globe("85212345678", "first")
+            session = sender.session
+            assert session is not None and not session.closed
+            view = client.with_options(retry=False)
+            await view.send_message_to_globe("85212345678", "through a view")
+            await view.aclose()  # a view closes nothing
+            assert sender.session is session and not session.closed
+            await client.send_message_to_globe("85212345678", "same session")
+            assert sender.session is session
+            assert server.open_connections() == 1
+        assert session.closed
+        assert server.wait_until_idle()
+        await client.aclose()  # closing twice is harmless
+
+        with pytest.raises(KeyError):
+            async with alisms.AsyncClient(**server_client_kwargs, transport="aiohttp") as other:
+                await other.send_message_to_globe("85212345678", "then a bug")
+                raise KeyError("boom")
+        assert server.wait_until_idle()
+
+        unused = alisms.AsyncClient(**server_client_kwargs, transport="aiohttp")
+        await unused.aclose()  # never used: no session to close, and none is made later
+        with pytest.raises(alisms.TransportError, match="closed"):
+            await unused.send_message_to_globe("85212345678", "too late")
+        assert unused._http.session is None  # type: ignore[union-attr]
+
+    asyncio.run(main())
+    assert [m.text for m in server.messages] == [
+        "first",
+        "through a view",
+        "same session",
+        "then a bug",
+    ]
+
+
+@needs_aiohttp
+def test_async_client_sends_through_a_given_aiohttp_session_and_leaves_it_open(
+    server: LocalGateway, server_client_kwargs: dict
+) -> None:
+    import aiohttp
+
+    started: list[str] = []
+
+    async def on_request_start(session: Any, context: Any, params: Any) -> None:
+        started.append(params.method)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+
+    async def main() -> None:
+        # The session's own timeout is not used: alisms's timeout= (here 0.3 s) is.
+        timeout = aiohttp.ClientTimeout(total=60, sock_read=60)
+        async with aiohttp.ClientSession(trace_configs=[trace], timeout=timeout) as session:
+            kwargs = {**server_client_kwargs, "http_client": session, "timeout": 0.3}
+            async with alisms.AsyncClient(**kwargs) as client:
+                await client.send_message_to_globe("85212345678", "first")
+            assert not session.closed
+            client = alisms.AsyncClient(**kwargs)
+            server.queue_stall()
+            with pytest.raises(alisms.DeliveryUnknownError):
+                await client.send_message_to_globe("85212345678", "stalled")
+            await client.send_message_to_globe("85212345678", "second")
+            await client.aclose()
+            assert not session.closed
+
+    started_at = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started_at < 10
+    assert started == ["POST"] * 3
+    assert [m.text for m in server.messages] == ["first", "second"]
+
+
+@needs_aiohttp
+def test_aiohttp_is_refused_where_it_cannot_work() -> None:
+    import aiohttp
+
+    kwargs = {"access_key_id": "a", "access_key_secret": "b"}
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(alisms.ConfigurationError, match="AsyncClient") as caught:
+                alisms.Client(**kwargs, http_client=session)  # type: ignore[arg-type]
+            assert "asynchronous" in str(caught.value)
+            with pytest.raises(alisms.ConfigurationError, match="not both"):
+                alisms.AsyncClient(**kwargs, http_client=session, transport="aiohttp")
+
+    asyncio.run(main())
+    with pytest.raises(alisms.ConfigurationError, match="AsyncClient"):
+        alisms.Client(**kwargs, transport="aiohttp")  # type: ignore[arg-type]
+    with pytest.raises(alisms.ConfigurationError, match='"aiohttp"'):
+        alisms.AsyncClient(**kwargs, transport="aiohttp2")  # type: ignore[arg-type]
 
 
 # -- endpoints ---------------------------------------------------------------------

@@ -138,6 +138,8 @@ def test_clients_have_the_same_public_methods() -> None:
 
 # Constructor parameters whose annotation is an httpx class with a sync and an async twin.
 HTTPX_TWINS = ("http_client", "transport")
+# What AsyncClient also takes for the aiohttp fast path.
+AIOHTTP_TWINS = {"http_client": "aiohttp.ClientSession", "transport": "Literal['aiohttp']"}
 
 
 def without_httpx_annotations(signature: inspect.Signature) -> inspect.Signature:
@@ -156,10 +158,12 @@ def test_constructors_have_the_same_signature() -> None:
     assert str(sync.parameters["http_client"].annotation) == "httpx.Client | None"
     for name in HTTPX_TWINS:
         if name in sync.parameters:
-            # The async annotation is the sync one with each httpx class's Async twin.
+            # The async annotation is the sync one with each httpx class's Async twin,
+            # and the fast path's aiohttp alternative.
             sync_annotation = str(sync.parameters[name].annotation)
             async_annotation = str(async_.parameters[name].annotation)
-            assert async_annotation == sync_annotation.replace("httpx.", "httpx.Async")
+            twin = sync_annotation.replace("httpx.", "httpx.Async")
+            assert async_annotation == twin.replace(" | None", f" | {AIOHTTP_TWINS[name]} | None")
     assert all(
         p.kind is inspect.Parameter.KEYWORD_ONLY
         for name, p in sync.parameters.items()

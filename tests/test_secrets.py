@@ -1,9 +1,10 @@
 """Secrets never show, and nothing but an AlismsError ever escapes.
 
-Part one sends through both clients, over real HTTP to the sandbox, with
-DEBUG logging on for everything (alisms, httpx, httpcore), once per family of
-outcome: success, refusal before sending, every refusal of the service, a
-malformed answer, a connection never made, an answer lost. Then it looks for
+Part one sends through both clients (and AsyncClient's direct aiohttp path),
+over real HTTP to the sandbox, with DEBUG logging on for everything (alisms,
+httpx, httpcore, aiohttp), once per family of outcome: success, refusal
+before sending, every refusal of the service, a malformed answer, a
+connection never made, an answer lost. Then it looks for
 the AccessKey secrets, the STS tokens and every Authorization header value
 sent in all of it: each log record, the result's and the client's repr, and
 every exception of the chain (``__cause__``, ``__context__``, ``last_error``),
@@ -24,6 +25,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import importlib.util
 import inspect
 import json
 import logging
@@ -59,6 +61,16 @@ SECRETS = (SECRET, TOKEN, OTHER_SECRET, OTHER_TOKEN)
 NUMBER = "85212345678"
 FAST = alisms.Retry(attempts=3, backoff_base=0)
 KINDS = ["sync", "async"]
+WITH_AIOHTTP = [
+    *KINDS,
+    pytest.param(
+        "aiohttp",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("aiohttp") is None, reason="aiohttp is not installed"
+        ),
+    ),
+]
+"""``aiohttp``: AsyncClient(transport="aiohttp"), the direct aiohttp path."""
 NO_PACING: dict[str, Any] = (
     {"rate_limits": None} if "rate_limits" in inspect.signature(alisms.Client).parameters else {}
 )
@@ -290,6 +302,8 @@ def perform(kind: str, gateway: Gateway, family: Family) -> Any:
     }
     if kwargs["endpoint"] == "closed-port":
         kwargs["endpoint"] = f"http://127.0.0.1:{closed_port()}"
+    if kind == "aiohttp":
+        kwargs["transport"] = "aiohttp"
     client_class = alisms.Client if kind == "sync" else alisms.AsyncClient
     try:
         client = client_class(**kwargs)
@@ -353,7 +367,7 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", WITH_AIOHTTP)
 @pytest.mark.parametrize("family", FAMILIES, ids=[f.name for f in FAMILIES])
 def test_no_secret_shows_in_logs_errors_or_reprs(
     kind: str,
