@@ -17,9 +17,7 @@ import random
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, cast
@@ -54,6 +52,8 @@ from alisms._retry import DEFAULT_RETRY, Attempts, Retry, Step
 from alisms.signing import check_algorithm
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import aiohttp
 
     from alisms._bulk import AsyncBulkRun, BulkMessage, BulkRun, BulkSummary
@@ -92,25 +92,70 @@ DEFAULT_DEADLINE: Final = 30.0
 """Seconds one call may take in all, retries and waits included."""
 
 
-@dataclass(frozen=True)
 class _Settings:
-    """Everything a facade needs that is not I/O; shared by Client and AsyncClient."""
+    """Everything a facade needs that is not I/O; shared by Client and AsyncClient.
 
-    core: _core.Core
-    credentials: CredentialsProvider
-    timeout: httpx.Timeout
-    retry: Retry
-    deadline: float | None
-    limits: Mapping[str, RateLimiter]
+    Never changed once made: :meth:`replace` makes a new one.
+    """
 
-    @property
-    def endpoint(self) -> Endpoint:
-        return self.core.endpoint
+    __slots__ = (
+        "_longest_timeout",
+        "core",
+        "credentials",
+        "deadline",
+        "endpoint",
+        "limits",
+        "retry",
+        "timeout",
+    )
 
-    @property
-    def _longest_timeout(self) -> float:
-        phases = (self.timeout.connect, self.timeout.read, self.timeout.write, self.timeout.pool)
-        return math.inf if None in phases else max(p for p in phases if p is not None)
+    def __init__(
+        self,
+        core: _core.Core,
+        credentials: CredentialsProvider,
+        timeout: httpx.Timeout,
+        retry: Retry,
+        deadline: float | None,
+        limits: Mapping[str, RateLimiter],
+    ) -> None:
+        self.core: Final = core
+        self.endpoint: Final[Endpoint] = core.endpoint
+        self.credentials: Final = credentials
+        self.timeout: Final = timeout
+        self.retry: Final = retry
+        self.deadline: Final = deadline
+        self.limits: Final = limits
+        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        self._longest_timeout: Final = (
+            math.inf if None in phases else max(p for p in phases if p is not None)
+        )
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.core, self.credentials, self.timeout, self.retry, self.deadline, self.limits)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not _Settings:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # limits is a dict: unhashable, like the fields
+
+    def replace(
+        self,
+        *,
+        timeout: httpx.Timeout | None = None,
+        retry: Retry | None = None,
+        deadline: float | _Unset | None = _UNSET,
+    ) -> _Settings:
+        """A copy with the given settings changed (``deadline=_UNSET`` keeps the deadline)."""
+        return _Settings(
+            self.core,
+            self.credentials,
+            self.timeout if timeout is None else timeout,
+            self.retry if retry is None else retry,
+            self.deadline if isinstance(deadline, _Unset) else deadline,
+            self.limits,
+        )
 
     def pace(self, operation: _operations.Operation[Any]) -> float:
         """Book the first attempt's rate-limit slot and return the wait.
@@ -336,11 +381,10 @@ class _Base:
         """
         settings = self._settings
         clone = copy.copy(self)
-        clone._settings = replace(
-            settings,
-            retry=settings.retry if retry is None else _retry_policy(retry),
-            timeout=settings.timeout if timeout is None else resolve_timeout(timeout),
-            deadline=settings.deadline if isinstance(deadline, _Unset) else _deadline(deadline),
+        clone._settings = settings.replace(
+            retry=None if retry is None else _retry_policy(retry),
+            timeout=None if timeout is None else resolve_timeout(timeout),
+            deadline=deadline if isinstance(deadline, _Unset) else _deadline(deadline),
         )
         clone._owns_http = False  # closing the clone closes nothing
         return clone
@@ -440,11 +484,11 @@ class Client(_Base):
             raise ConfigurationError("transport= must be an httpx.BaseTransport (for Client)")
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self._settings.timeout, transport=transport
+            timeout=self._settings.timeout, transport=transport, cookies=_transport.NoCookies()
         )
         if http_client is not None and timeout is None:
             # A client we were given keeps its own timeouts (still cut to the deadline).
-            self._settings = replace(self._settings, timeout=http_client.timeout)
+            self._settings = self._settings.replace(timeout=http_client.timeout)
 
     def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings
@@ -728,11 +772,11 @@ class AsyncClient(_Base):
             )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
-            timeout=self._settings.timeout, transport=transport
+            timeout=self._settings.timeout, transport=transport, cookies=_transport.NoCookies()
         )
         self._send = functools.partial(_transport.send_async, self._http)
         if http_client is not None and timeout is None:
-            self._settings = replace(self._settings, timeout=http_client.timeout)
+            self._settings = self._settings.replace(timeout=http_client.timeout)
 
     async def _call(self, operation: _operations.Operation[T]) -> T:
         settings = self._settings

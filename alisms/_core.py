@@ -12,7 +12,6 @@ import logging
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
@@ -66,7 +65,7 @@ def form_encode(params: Mapping[str, str]) -> bytes:
     (space as ``%20``) and written in name order, so a body is reproducible.
     """
     enc = signing.percent_encode
-    return "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(params.items())).encode("ascii")
+    return "&".join([f"{enc(k)}={enc(v)}" for k, v in sorted(params.items())]).encode("ascii")
 
 
 def scrub(text: str, secrets_: Iterable[str]) -> str:
@@ -77,12 +76,19 @@ def scrub(text: str, secrets_: Iterable[str]) -> str:
     return text
 
 
-@dataclass(frozen=True)
 class Core:
     """What a client knows that is not I/O: where to send and how to sign."""
 
-    endpoint: Endpoint
-    algorithm: signing.Algorithm = signing.DEFAULT_ALGORITHM
+    __slots__ = ("algorithm", "endpoint")
+
+    def __init__(
+        self, endpoint: Endpoint, algorithm: signing.Algorithm = signing.DEFAULT_ALGORITHM
+    ) -> None:
+        self.endpoint: Final = endpoint
+        self.algorithm: Final = algorithm
+
+    def __repr__(self) -> str:
+        return f"Core(endpoint={self.endpoint!r}, algorithm={self.algorithm!r})"
 
     def sign(
         self,
@@ -216,6 +222,20 @@ def _text(value: object, known: tuple[str, ...]) -> str | None:
     return scrub(value, known) if isinstance(value, str) else None
 
 
+def _loads(body: bytes) -> Any:
+    """``json.loads(body)``, with a shortcut for the UTF-8 the service sends.
+
+    ``json.loads`` on bytes first sniffs for UTF-16 and UTF-32 and a BOM; a
+    body that decodes as UTF-8 and parses that way is the same document, and
+    anything else (a BOM, another encoding, bad JSON) goes to ``json.loads``
+    itself, so the result and the errors are those of ``json.loads(body)``.
+    """
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return json.loads(body)
+
+
 def _excerpt(body: bytes, known: tuple[str, ...]) -> str:
     return scrub(body[: _EXCERPT * 4].decode("utf-8", "replace"), known)[:_EXCERPT]
 
@@ -224,7 +244,7 @@ def _decode(
     status: int, headers: Mapping[str, str], body: bytes, known: tuple[str, ...]
 ) -> dict[str, Any]:
     try:
-        data = json.loads(body)
+        data = _loads(body)
     except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
@@ -22,6 +21,7 @@ from alisms._results import (
     NumberDetail,
     QueryMessageResult,
     SendResult,
+    build,
 )
 
 __all__ = [
@@ -50,18 +50,30 @@ class BadField(Exception):
     """A field of an answer is missing or has the wrong type (becomes MalformedResponseError)."""
 
 
-@dataclass(frozen=True)
 class Operation(Generic[T]):
     """One call of the API, ready to sign: action, parameters and result parser.
 
     ``billed`` marks operations that send messages: they are never re-signed
-    after an ambiguous failure (see :mod:`alisms._retry`).
+    after an ambiguous failure (see :mod:`alisms._retry`). A plain slotted
+    class, not a dataclass: one is made per call, and nothing compares them.
     """
 
-    action: str
-    params: Mapping[str, str]
-    parse: Callable[[Mapping[str, Any], bytes], T]
-    billed: bool = False
+    __slots__ = ("action", "billed", "params", "parse")
+
+    def __init__(
+        self,
+        action: str,
+        params: Mapping[str, str],
+        parse: Callable[[Mapping[str, Any], bytes], T],
+        billed: bool = False,
+    ) -> None:
+        self.action: Final = action
+        self.params: Final = params
+        self.parse: Final = parse
+        self.billed: Final = billed
+
+    def __repr__(self) -> str:
+        return f"Operation(action={self.action!r}, billed={self.billed!r})"
 
 
 def _optional(
@@ -304,16 +316,63 @@ def _number_detail(data: Mapping[str, Any]) -> NumberDetail | None:
     detail = data.get("NumberDetail")
     if detail is None:
         return None
-    if not isinstance(detail, Mapping):
+    if type(detail) is not dict and not isinstance(detail, Mapping):
         raise BadField(f"NumberDetail is {_describe(detail)}, not an object")
-    return NumberDetail(
-        carrier=_opt_str(detail, "Carrier"),
-        region=_opt_str(detail, "Region"),
-        country=_opt_str(detail, "Country"),
+    return build(
+        NumberDetail,
+        {
+            "carrier": _opt_str(detail, "Carrier"),
+            "region": _opt_str(detail, "Region"),
+            "country": _opt_str(detail, "Country"),
+        },
     )
 
 
 def _parse_send(data: Mapping[str, Any], body: bytes) -> SendResult:
+    """Decode a send's answer: the common, well-formed shape directly, anything else checked.
+
+    The fast branch accepts only what the checked one would accept and builds
+    the same result; every other answer (a missing field, a wrong type, a
+    count with spaces) goes through :func:`_parse_send_checked`, which decodes
+    it or raises the :class:`BadField` that names the fault.
+    """
+    get = data.get
+    message_id, to, code = get("MessageId"), get("To"), get("ResponseCode")
+    from_, description, request_id = get("From"), get("ResponseDescription"), get("RequestId")
+    segments, detail = get("Segments"), get("NumberDetail")
+    if (
+        type(message_id) is str
+        and type(to) is str
+        and type(code) is str
+        and (from_ is None or type(from_) is str)
+        and (description is None or type(description) is str)
+        and (request_id is None or type(request_id) is str)
+        and type(segments) is str
+        and segments.isascii()
+        and segments.isdigit()
+        and len(segments) <= _MAX_DIGITS
+        and (detail is None or type(detail) is dict)
+    ):
+        number_detail = None if detail is None else _number_detail(data)
+        return build(
+            SendResult,
+            {
+                "message_id": message_id,
+                "to": to,
+                "from_": from_,
+                "segments": int(segments),
+                "number_detail": number_detail,
+                "response_code": code,
+                "response_description": description,
+                "request_id": request_id,
+                "raw": data,
+                "raw_body": body,
+            },
+        )
+    return _parse_send_checked(data, body)
+
+
+def _parse_send_checked(data: Mapping[str, Any], body: bytes) -> SendResult:
     return SendResult(
         message_id=_str(data, "MessageId"),
         to=_str(data, "To"),

@@ -566,3 +566,100 @@ def test_any_argument_is_sent_or_refused_with_validation_error(
         sent = Recorder.form(recorder.requests[0])
         assert all(isinstance(v, str) for v in sent.values())
         json.dumps(sent)
+
+
+# --- the fast decoding of a send's answer equals the checked one ----------------------
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.text(max_size=5),
+    st.sampled_from(["1", "007", " 2 ", "\u0661", "9" * 18, "9" * 19, "", "-1"]),
+    st.integers(min_value=-2, max_value=10**20),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+_DETAIL = st.one_of(
+    _ANY_VALUE,
+    st.fixed_dictionaries({}, optional={k: _ANY_VALUE for k in ("Carrier", "Region", "Country")}),
+)
+_SEND_ANSWER = st.fixed_dictionaries(
+    {},
+    optional={
+        **{
+            k: _ANY_VALUE
+            for k in (
+                "MessageId",
+                "To",
+                "From",
+                "Segments",
+                "ResponseCode",
+                "ResponseDescription",
+                "RequestId",
+            )
+        },
+        "NumberDetail": _DETAIL,
+    },
+)
+_GOOD_SEND_ANSWER = st.fixed_dictionaries(
+    {
+        "MessageId": st.text(max_size=5),
+        "To": st.text(max_size=5),
+        "Segments": st.from_regex(r"[0-9]{1,18}", fullmatch=True),
+        "ResponseCode": st.just("OK"),
+    },
+    optional={
+        "From": st.one_of(st.none(), st.text(max_size=5)),
+        "ResponseDescription": st.one_of(st.none(), st.text(max_size=5)),
+        "RequestId": st.one_of(st.none(), st.text(max_size=5)),
+        "NumberDetail": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {}, optional={k: st.text(max_size=3) for k in ("Carrier", "Region", "Country")}
+            ),
+        ),
+    },
+)
+
+
+def _decoded(parse: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    from alisms._operations import BadField
+
+    try:
+        result = parse(data, b"{}")
+    except BadField as exc:
+        return "error", str(exc)
+    return "result", (result, repr(result), hash(result), result.raw, result.raw_body)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_SEND_ANSWER, _GOOD_SEND_ANSWER))
+def test_the_fast_send_decoder_gives_what_the_checked_one_gives(data: dict[str, Any]) -> None:
+    from alisms._operations import _parse_send, _parse_send_checked
+
+    assert _decoded(_parse_send, data) == _decoded(_parse_send_checked, data)
+
+
+def test_results_built_without_init_are_the_results_init_makes() -> None:
+    from dataclasses import FrozenInstanceError, replace
+
+    from alisms._results import NumberDetail, SendResult, build
+
+    fields: dict[str, Any] = {
+        "message_id": "1",
+        "to": "85212345678",
+        "from_": None,
+        "segments": 2,
+        "number_detail": NumberDetail("CMI", "HongKong", "China"),
+        "response_code": "OK",
+        "response_description": None,
+        "request_id": "r",
+        "raw": {"MessageId": "1"},
+        "raw_body": b"{}",
+    }
+    built = build(SendResult, dict(fields))
+    made = SendResult(**fields)
+    assert built == made and repr(built) == repr(made) and hash(built) == hash(made)
+    assert replace(built, segments=3) == replace(made, segments=3)
+    with pytest.raises(FrozenInstanceError):
+        built.segments = 5  # type: ignore[misc]

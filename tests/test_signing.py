@@ -1041,3 +1041,26 @@ def test_signed_request_keyword_constructor_equals_sign_request() -> None:
     assert len(fields) == 16
     rebuilt = SignedRequest(**{name: getattr(signed, name) for name in fields})
     assert rebuilt == signed and repr(rebuilt) == repr(signed)
+
+
+def test_the_keyed_hmac_cache_never_mixes_secrets_and_stays_bounded() -> None:
+    from alisms import signing as signing_module
+
+    secrets = [f"secret-{i}" for i in range(40)] + ["secret-0", "secret-39", "秘密"]
+    for secret in secrets:
+        signed = sign_request(
+            access_key_id="testid",
+            access_key_secret=secret,
+            method="POST",
+            host="h",
+            date="2026-01-02T03:04:05Z",
+            nonce="n1",
+            body=b"To=85212345678",
+            content_type="application/x-www-form-urlencoded",
+        )
+        # The reference step keys a new HMAC every time.
+        assert signed.signature == signature("ACS3-HMAC-SHA256", secret, signed.string_to_sign)
+        assert len(signing_module._KEYED_SHA256) <= signing_module._KEYED_MAX
+    # A cached object is only ever copied: it still signs as if new.
+    mac = signing_module._KEYED_SHA256["秘密"]
+    assert mac.copy().hexdigest() == signature("ACS3-HMAC-SHA256", "秘密", "")

@@ -31,6 +31,7 @@ import pytest
 from local_server import LocalGateway
 
 import alisms
+from alisms import _transport
 from alisms._sandbox import Sandbox
 from alisms._transport import aiohttp_client_timeout, aiohttp_error, surely_not_sent
 from alisms.signing import SignedRequest
@@ -760,3 +761,56 @@ def test_httpx_aiohttp_refused_connection_is_not_sent() -> None:
         return caught.value
 
     assert asyncio.run(main()).may_have_been_sent is False
+
+
+# -- the httpx clients alisms makes keep no cookies ------------------------------------------
+
+_SEND_OK = {
+    "ResponseCode": "OK",
+    "ResponseDescription": "OK",
+    "RequestId": "r-1",
+    "MessageId": "1008030300000001",
+    "To": NUMBER,
+    "Segments": "1",
+}
+_SET_COOKIE = {"Set-Cookie": "acw_tc=abc123; Path=/"}
+
+
+def _cookie_kwargs(server: LocalGateway, **extra: Any) -> dict[str, Any]:
+    return {
+        "access_key_id": "testid",
+        "access_key_secret": "testsecret",
+        "endpoint": server.url,
+        "retry": False,
+        "rate_limits": None,
+        **extra,
+    }
+
+
+def test_the_sync_client_sends_no_cookie_back_but_a_given_client_keeps_its_jar(
+    server: LocalGateway,
+) -> None:
+    with alisms.Client(**_cookie_kwargs(server)) as client:
+        server.queue_response(200, _SEND_OK, headers=_SET_COOKIE)
+        client.send_message_to_globe(NUMBER, "one")
+        client.send_message_to_globe(NUMBER, "two")
+        assert isinstance(client._http.cookies.jar, _transport.NoCookies)
+    assert [r.header("cookie") for r in server.requests] == [None, None]
+    server.clear()
+    with httpx.Client() as http, alisms.Client(**_cookie_kwargs(server, http_client=http)) as mine:
+        server.queue_response(200, _SEND_OK, headers=_SET_COOKIE)
+        mine.send_message_to_globe(NUMBER, "one")
+        mine.send_message_to_globe(NUMBER, "two")
+    # The control: the same exchange through a client of the caller's returns the cookie.
+    assert [r.header("cookie") for r in server.requests] == [None, "acw_tc=abc123"]
+
+
+def test_the_async_client_sends_no_cookie_back(server: LocalGateway) -> None:
+    async def main() -> None:
+        async with alisms.AsyncClient(**_cookie_kwargs(server)) as client:
+            server.queue_response(200, _SEND_OK, headers=_SET_COOKIE)
+            await client.send_message_to_globe(NUMBER, "one")
+            await client.send_message_to_globe(NUMBER, "two")
+
+    asyncio.run(main())
+    assert [r.header("cookie") for r in server.requests] == [None, None]
