@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 from alisms._errors import ValidationError
 from alisms._results import MessageType
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "MAX_BATCH",
@@ -43,15 +45,34 @@ __all__ = [
 MAX_BATCH: Final = 1000
 """The most numbers one BatchSendMessageToGlobe call takes."""
 
-_DIGITS: Final = re.compile(r"[0-9]{7,15}")
-_MAINLAND: Final = re.compile(r"861[0-9]{10}")
-_SENDER: Final = re.compile(r"[A-Za-z0-9]+")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-_TOKEN: Final = re.compile(r"[!-~]{1,255}")
-_EXTEND_CODE: Final = re.compile(r"[0-9]{1,20}")
 _MIN_MILLIS: Final = 10**12
 _MAX_MILLIS: Final = 253_402_300_799_999
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The character checks below are str methods, not regular expressions: the same
+# tests, without compiling patterns when the package is imported.
+
+
+def _digits(text: str, least: int, most: int) -> bool:
+    """Whether ``text`` is ``least`` to ``most`` ASCII digits (``[0-9]{least,most}``)."""
+    # isdigit() alone also takes other scripts' digits; isascii() keeps only 0-9.
+    return least <= len(text) <= most and text.isascii() and text.isdigit()
+
+
+def _token(text: str) -> bool:
+    """Whether ``text`` is 1 to 255 printable ASCII characters, no space (``[!-~]{1,255}``)."""
+    return 1 <= len(text) <= 255 and text.isascii() and text.isprintable() and " " not in text
+
+
+def _lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a surrogate code point (U+D800 to U+DFFF), which UTF-8 refuses."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _dialable(value: object, field: str) -> str:
@@ -63,7 +84,7 @@ def _dialable(value: object, field: str) -> str:
         number = number[1:]
     elif number.startswith("00"):
         number = number[2:]
-    if not _DIGITS.fullmatch(number):
+    if not _digits(number, 7, 15):
         raise ValidationError(
             field,
             f"{value!r} is not a phone number in international format: give the dialing "
@@ -112,7 +133,7 @@ def mainland_number(value: object, field: str = "to") -> str:
             "numbers with dialing code 86 (for example '8613800138000'); use "
             "SendMessageToGlobe for numbers elsewhere",
         )
-    if not _MAINLAND.fullmatch(number):
+    if not (number.startswith("861") and _digits(number, 13, 13)):
         raise ValidationError(
             field,
             f"{value!r} is not a Chinese mainland mobile number: give 86 then the 11-digit "
@@ -136,7 +157,7 @@ def sender_id(value: object) -> str | None:
     """
     if value is None:
         return None
-    if not isinstance(value, str) or not _SENDER.fullmatch(value):
+    if not isinstance(value, str) or not (value.isascii() and value.isalnum()):
         raise ValidationError(
             "from_", f"{value!r} is not a sender ID: use ASCII letters and digits only"
         )
@@ -216,7 +237,7 @@ def message_text(value: object, field: str = "message") -> str:
 
 def _text_only(value: str, field: str) -> str:
     """Refuse lone surrogates: they cannot be encoded as UTF-8, so they are not text."""
-    if _SURROGATE.search(value):
+    if _lone_surrogate(value):
         raise ValidationError(field, "the text contains a lone surrogate, which is not text")
     return value
 
@@ -254,7 +275,7 @@ def batch_messages(value: object, count: int) -> list[str]:
 
 def message_id(value: object, field: str = "message_id") -> str:
     """Return a message ID as sent: a string such as a send result's ``message_id``."""
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+    if not isinstance(value, str) or not _token(value):
         raise ValidationError(
             field,
             f"{_shown(value)} is not a message ID: give the string a send returned "
@@ -278,7 +299,7 @@ def signature_name(value: object) -> str:
 
 def template_code(value: object) -> str:
     """Return a template code (such as ``SMS_123456789``): printable ASCII, no spaces."""
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+    if not isinstance(value, str) or not _token(value):
         raise ValidationError(
             "template_code",
             f"{_shown(value)} is not a template code: give the code of an approved template "
@@ -337,7 +358,7 @@ def sms_up_extend_code(value: object) -> str | None:
     """Return the reply (MO) extension code, or ``None``: 1 to 20 digits."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _EXTEND_CODE.fullmatch(value):
+    if not isinstance(value, str) or not _digits(value, 1, 20):
         raise ValidationError(
             "sms_up_extend_code", f"{_shown(value)} is not a string of 1 to 20 digits"
         )
@@ -389,8 +410,20 @@ def epoch_millis(value: object, field: str) -> str | None:
     return str(millis)
 
 
+def _is_decimal(value: object) -> TypeGuard[Decimal]:
+    """Whether ``value`` is a :class:`~decimal.Decimal`, without importing :mod:`decimal`.
+
+    A Decimal exists only once :mod:`decimal` has been imported, so until then
+    nothing is one (and this package does not pay for that import).
+    """
+    decimal = sys.modules.get("decimal")
+    return decimal is not None and isinstance(value, decimal.Decimal)
+
+
 def conversion_rate(value: object) -> str:
     """Return ConversionData's rate as sent: a number from 0 to 1, written out in full."""
+    from decimal import Decimal  # imported by this rare operation, not with the package
+
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValidationError(
             "conversion_rate", f"give a number from 0 to 1 (such as 0.53), not {_shown(value)}"
@@ -410,7 +443,7 @@ def conversion_rate(value: object) -> str:
 
 def _shown(value: object) -> str:
     """A short description of a refused value for an error message."""
-    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+    if (isinstance(value, str | int | float) or _is_decimal(value)) and not isinstance(value, bool):
         if isinstance(value, int) and abs(value) >= 10**20:
             return "the number"
         text = repr(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from pytest_httpx import HTTPXMock
 
 import alisms
+from alisms import _validation
 
 if TYPE_CHECKING:
     from conftest import ClientRunner
@@ -562,3 +564,29 @@ def test_any_argument_is_sent_or_refused_with_validation_error(
         assert recorder.requests == []
     else:
         assert len(recorder.requests) == 1
+
+
+# -- the character checks, against the regular expressions they replace ---------------
+
+# Text near every boundary the checks draw: ASCII digits and letters, other scripts'
+# digits and letters, spaces and controls, DEL, lone surrogates and astral characters.
+CHARACTER_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("0123456789aZ !~\x7f\t\n\x00\u00b2\u0663\uff11\u00e9\u4f60\ud800\udfff"),
+        st.characters(),
+    ),
+    max_size=300,
+) | st.builds(lambda n: "861" + "1" * n, st.integers(0, 14))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=CHARACTER_TEXT)
+def test_the_character_checks_match_the_patterns_they_replace(text: str) -> None:
+    assert _validation._digits(text, 7, 15) is bool(re.fullmatch(r"[0-9]{7,15}", text))
+    assert _validation._digits(text, 1, 20) is bool(re.fullmatch(r"[0-9]{1,20}", text))
+    assert (text.startswith("861") and _validation._digits(text, 13, 13)) is bool(
+        re.fullmatch(r"861[0-9]{10}", text)
+    )
+    assert (text.isascii() and text.isalnum()) is bool(re.fullmatch(r"[A-Za-z0-9]+", text))
+    assert _validation._token(text) is bool(re.fullmatch(r"[!-~]{1,255}", text))
+    assert _validation._lone_surrogate(text) is bool(re.search("[\ud800-\udfff]", text))
