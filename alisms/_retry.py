@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
 
 from alisms._errors import (
     AlismsError,
@@ -67,13 +66,33 @@ _AMBIGUOUS_CODES: Final = frozenset({"InternalError", "UnknownError", "UNKNOWN",
 _NONCE_USED: Final = "SignatureNonceUsed"
 
 
-class Failure(Enum):
-    """The four classes of failure (see the module's documentation)."""
+class Failure:
+    """The four classes of failure (see the module's documentation).
 
-    NOT_SENT = "not sent"
-    RETRY_LATER = "refused, try again"
-    AMBIGUOUS = "ambiguous"
-    FINAL = "final"
+    Four constants, compared with ``is``: ``NOT_SENT``, ``RETRY_LATER``,
+    ``AMBIGUOUS`` and ``FINAL``. (Not an :class:`~enum.Enum`, which takes
+    longer to create at import than the retry logic takes to run.)
+    """
+
+    __slots__ = ("name", "value")
+
+    NOT_SENT: ClassVar[Failure]
+    RETRY_LATER: ClassVar[Failure]
+    AMBIGUOUS: ClassVar[Failure]
+    FINAL: ClassVar[Failure]
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<Failure.{self.name}: {self.value!r}>"
+
+
+Failure.NOT_SENT = Failure("NOT_SENT", "not sent")
+Failure.RETRY_LATER = Failure("RETRY_LATER", "refused, try again")
+Failure.AMBIGUOUS = Failure("AMBIGUOUS", "ambiguous")
+Failure.FINAL = Failure("FINAL", "final")
 
 
 def classify(error: AlismsError) -> Failure:
@@ -131,19 +150,45 @@ DEFAULT_RETRY: Final = Retry()
 """Three tries in all, waits of up to 0.25 s, 0.5 s, ... capped at 4 s."""
 
 
-@dataclass(frozen=True)
+# Step and Attempts are plain classes, not dataclasses: a dataclass costs a few
+# hundred microseconds to create at import, and these are internal records.
 class Step:
     """What to do after a failure: wait ``delay`` seconds, then resend.
 
     ``resign`` says whether to sign a new request (new date and nonce) or to
-    send the identical one again.
+    send the identical one again. Immutable; equal when both fields are.
     """
+
+    __slots__ = ("delay", "resign")
 
     delay: float
     resign: bool
 
+    def __init__(self, delay: float, resign: bool) -> None:
+        object.__setattr__(self, "delay", delay)
+        object.__setattr__(self, "resign", resign)
 
-@dataclass
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}(delay={self.delay!r}, resign={self.resign!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Step) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.delay, self.resign) == (other.delay, other.resign)
+
+    def __hash__(self) -> int:
+        return hash((self.delay, self.resign))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.delay, self.resign))
+
+
 class Attempts:
     """The retry state of one call. The facades call :meth:`after_failure` after each failure.
 
@@ -153,13 +198,58 @@ class Attempts:
     ``deadline`` is seconds from ``started`` (a monotonic time), or ``None``.
     """
 
+    __slots__ = ("ambiguous", "billed", "deadline", "request_ids", "retry", "started", "tries")
+
     retry: Retry
     billed: bool
     started: float
     deadline: float | None
-    tries: int = 1
-    ambiguous: bool = False
-    request_ids: list[str] = field(default_factory=list)
+    tries: int
+    ambiguous: bool
+    request_ids: list[str]
+
+    def __init__(
+        self,
+        retry: Retry,
+        billed: bool,
+        started: float,
+        deadline: float | None,
+        tries: int = 1,
+        ambiguous: bool = False,
+        request_ids: list[str] | None = None,
+    ) -> None:
+        self.retry = retry
+        self.billed = billed
+        self.started = started
+        self.deadline = deadline
+        self.tries = tries
+        self.ambiguous = ambiguous
+        self.request_ids = [] if request_ids is None else request_ids
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.retry,
+            self.billed,
+            self.started,
+            self.deadline,
+            self.tries,
+            self.ambiguous,
+            self.request_ids,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(retry={self.retry!r}, billed={self.billed!r}, "
+            f"started={self.started!r}, deadline={self.deadline!r}, tries={self.tries!r}, "
+            f"ambiguous={self.ambiguous!r}, request_ids={self.request_ids!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Attempts) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
 
     def remaining(self, now: float) -> float | None:
         """Seconds left before the deadline, or ``None`` without one."""
