@@ -9,7 +9,6 @@ credentials plugs in unchanged.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
@@ -26,7 +25,11 @@ __all__ = [
     "StaticCredentials",
 ]
 
-_HEADER_SAFE: Final = re.compile(r"[\x21-\x7e]+")
+
+def _header_safe(text: str) -> bool:
+    """Whether ``text`` is printable ASCII without spaces (``[!-~]+``): safe in a header."""
+    return bool(text) and text.isascii() and text.isprintable() and " " not in text
+
 
 ENV_ACCESS_KEY_ID: Final = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ACCESS_KEY_SECRET: Final = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"  # noqa: S105 - a name
@@ -52,13 +55,11 @@ class Credentials:
             raise CredentialsError(f"the AccessKey secret for {self.access_key_id!r} is empty")
         if self.security_token is not None and not isinstance(self.security_token, str):
             raise CredentialsError("the security token must be a string")
-        if not _HEADER_SAFE.fullmatch(self.access_key_id) or any(
-            c in self.access_key_id for c in ",;"
-        ):
+        if not _header_safe(self.access_key_id) or any(c in self.access_key_id for c in ",;"):
             raise CredentialsError(
                 "the AccessKey ID must be printable ASCII with no space, comma or semicolon"
             )
-        if self.security_token and not _HEADER_SAFE.fullmatch(self.security_token.strip()):
+        if self.security_token and not _header_safe(self.security_token.strip()):
             raise CredentialsError(
                 "the security token must be printable ASCII with no spaces or line breaks"
             )

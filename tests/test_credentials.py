@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import alisms
 from alisms import Credentials, CredentialsProvider, EnvironmentCredentials, StaticCredentials
-from alisms._credentials import ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_SECURITY_TOKEN
+from alisms._credentials import (
+    ENV_ACCESS_KEY_ID,
+    ENV_ACCESS_KEY_SECRET,
+    ENV_SECURITY_TOKEN,
+    _header_safe,
+)
 
 KEY_ID = "example-fake-key-id"
 SECRET = "s3cr3t-Value-That-Must-Not-Leak"
@@ -220,3 +228,13 @@ def test_provider_protocol() -> None:
     assert isinstance(Both(), CredentialsProvider)
     assert not isinstance(OnlySync(), CredentialsProvider)
     assert not isinstance(Credentials(KEY_ID, SECRET), CredentialsProvider)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.one_of(st.sampled_from("aZ09!~ \x7f\x1f\t\u00e9\ud800"), st.characters())
+    )
+)
+def test_the_header_check_matches_the_pattern_it_replaces(text: str) -> None:
+    assert _header_safe(text) is bool(re.fullmatch(r"[\x21-\x7e]+", text))
