@@ -39,7 +39,6 @@ from alisms._errors import (
     TransportError,
     ValidationError,
 )
-from alisms._receipts import RECEIPT_REPLY, DeliveryReport, parse_delivery_reports
 from alisms._results import (
     BatchSendResult,
     ConversionResult,
@@ -50,7 +49,6 @@ from alisms._results import (
     SendResult,
 )
 from alisms._retry import Retry
-from alisms._segments import SegmentInfo, count_segments
 from alisms._version import __version__
 
 if _TYPE_CHECKING:
@@ -63,9 +61,13 @@ if _TYPE_CHECKING:
         RamRoleArnCredentials,
         URICredentials,
     )
+    from alisms._receipts import RECEIPT_REPLY, DeliveryReport, parse_delivery_reports
+    from alisms._segments import SegmentInfo, count_segments
 
 # Imported on first use (PEP 562): most programs never need them, and they
-# bring anyio, configparser and concurrent.futures with them.
+# bring anyio, configparser and concurrent.futures with them. The receipt
+# parser and the segment counter only cost their own import, but a program
+# that sends has no use for either.
 _LAZY = {
     "AsyncBulkRun": "alisms._bulk",
     "BulkMessage": "alisms._bulk",
@@ -79,6 +81,11 @@ _LAZY = {
     "OIDCRoleArnCredentials": "alisms._providers",
     "RamRoleArnCredentials": "alisms._providers",
     "URICredentials": "alisms._providers",
+    "RECEIPT_REPLY": "alisms._receipts",
+    "DeliveryReport": "alisms._receipts",
+    "parse_delivery_reports": "alisms._receipts",
+    "SegmentInfo": "alisms._segments",
+    "count_segments": "alisms._segments",
 }
 
 

@@ -237,6 +237,34 @@ def test_import_does_not_load_cryptography() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_receipt_parser_and_segment_counter_are_imported_on_first_use() -> None:
+    # A sending program never needs them: import alisms does not pay for them.
+    script = textwrap.dedent(
+        """
+        import sys
+
+        import alisms
+
+        assert "alisms._receipts" not in sys.modules
+        assert "alisms._segments" not in sys.modules
+        names = {"RECEIPT_REPLY", "DeliveryReport", "parse_delivery_reports"}
+        names |= {"SegmentInfo", "count_segments"}
+        assert names <= set(dir(alisms))
+        assert alisms.count_segments("hi") == alisms.SegmentInfo("GSM-7", 2, 2, 1)
+        assert alisms.parse_delivery_reports(b"[]") == []
+        assert alisms.DeliveryReport.__module__ == "alisms._receipts"
+        from alisms import RECEIPT_REPLY
+
+        assert RECEIPT_REPLY.startswith(b"{")
+        assert "alisms._receipts" in sys.modules and "alisms._segments" in sys.modules
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 # The public modules: the signer, and the in-process fake service for users' tests.
 PUBLIC_MODULES = ["signing", "testing"]
 
