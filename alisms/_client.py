@@ -18,7 +18,6 @@ import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime
-from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, cast
 
@@ -83,11 +82,16 @@ def call_may_have_sent() -> bool:
     return _sending.get()
 
 
-class _Unset(Enum):
-    UNSET = "unset"
+class _Unset:
+    """The type of :data:`_UNSET`: "not given", where ``None`` means something."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
 
 
-_UNSET: Final = _Unset.UNSET
+_UNSET: Final = _Unset()
 DEFAULT_DEADLINE: Final = 30.0
 """Seconds one call may take in all, retries and waits included."""
 
