@@ -181,12 +181,13 @@ def message_type(value: object, allowed: Collection[MessageType]) -> str | None:
     """
     if value is None:
         return None
-    names = ", ".join(t.value for t in allowed)
     if isinstance(value, str):
         upper = value.upper()
         for kind in allowed:
-            if upper == kind.value:
-                return kind.value
+            name: str = kind.value
+            if upper == name:
+                return name
+    names = ", ".join(t.value for t in allowed)
     raise ValidationError("type", f"{value!r} is not a message type here; use one of: {names}")
 
 
