@@ -584,8 +584,9 @@ def sign_request(
         raise ValueError("a request with a body needs a content_type")
     if security_token is not None:
         security_token = security_token.strip() or None
-    method = method.upper()
-    query_pairs = _pairs(query)
+    if method != "POST":
+        method = method.upper()
+    query_pairs = query if type(query) is tuple else _pairs(query)
     fast = algorithm == "ACS3-HMAC-SHA256"
     # hash_hex(body, algorithm), without the call for the default algorithm.
     hashed_payload = hashlib.sha256(body).hexdigest() if fast else hash_hex(body, algorithm)
