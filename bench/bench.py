@@ -751,7 +751,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("import alisms vs import httpx")
     imports = bench_import(args.import_rounds)
     say("signing")
-    sig = worker(["signing", "--rounds", str(max(args.rounds, 5))])
+    sig = worker(["signing", "--rounds", str(max(args.rounds, 9))])
     srv = Server()
     try:
         say(f"server on 127.0.0.1:{srv.port}: measuring its capacity")
