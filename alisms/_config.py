@@ -7,12 +7,13 @@ import os
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 import httpx
 
 from alisms._errors import ConfigurationError
+from alisms._record import Record
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -47,7 +48,7 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 """Five seconds to connect, ten for each of write, read and pool."""
 
 
-class Endpoint:
+class Endpoint(Record):
     """Where requests go: ``scheme://host`` with ``host`` as signed (port included).
 
     Immutable; equal when both fields are. (A plain class rather than a frozen
@@ -55,6 +56,7 @@ class Endpoint:
     """
 
     __slots__ = ("host", "scheme")
+    _fields = ("scheme", "host")
 
     scheme: str
     host: str
@@ -67,26 +69,6 @@ class Endpoint:
     def url(self) -> str:
         """The URL every RPC-style request is POSTed to."""
         return f"{self.scheme}://{self.host}/"
-
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}(scheme={self.scheme!r}, host={self.host!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Endpoint) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.scheme, self.host) == (other.scheme, other.host)
-
-    def __hash__(self) -> int:
-        return hash((self.scheme, self.host))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.scheme, self.host))
 
 
 @cache

@@ -42,6 +42,7 @@ from alisms._errors import (
     TransportError,
     bare_code,
 )
+from alisms._record import Record
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -152,7 +153,7 @@ DEFAULT_RETRY: Final = Retry()
 
 # Step and Attempts are plain classes, not dataclasses: a dataclass costs a few
 # hundred microseconds to create at import, and these are internal records.
-class Step:
+class Step(Record):
     """What to do after a failure: wait ``delay`` seconds, then resend.
 
     ``resign`` says whether to sign a new request (new date and nonce) or to
@@ -160,6 +161,7 @@ class Step:
     """
 
     __slots__ = ("delay", "resign")
+    _fields = ("delay", "resign")
 
     delay: float
     resign: bool
@@ -167,26 +169,6 @@ class Step:
     def __init__(self, delay: float, resign: bool) -> None:
         object.__setattr__(self, "delay", delay)
         object.__setattr__(self, "resign", resign)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}(delay={self.delay!r}, resign={self.resign!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Step) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.delay, self.resign) == (other.delay, other.resign)
-
-    def __hash__(self) -> int:
-        return hash((self.delay, self.resign))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.delay, self.resign))
 
 
 class Attempts:
