@@ -100,7 +100,24 @@ class Core:
     ) -> signing.SignedRequest:
         """Sign ``operation`` with ``credentials``; parameters go in a form body."""
         try:
-            signed = self._sign(operation, credentials, date=date, nonce=nonce)
+            signed = signing.sign_request(
+                access_key_id=credentials.access_key_id,
+                access_key_secret=credentials.access_key_secret,
+                security_token=credentials.security_token,
+                method="POST",
+                host=self.endpoint.host,
+                date=date,
+                nonce=nonce,
+                headers={
+                    "x-acs-action": operation.action,
+                    "x-acs-version": API_VERSION,
+                    "accept": "application/json",
+                    "user-agent": USER_AGENT,
+                },
+                body=form_encode(operation.params),
+                content_type=FORM_CONTENT_TYPE,
+                algorithm=self.algorithm,
+            )
         except ValueError as exc:
             # The signer refuses an unusable key (an RSA secret that is not a PEM key);
             # its message never holds the key itself.
@@ -113,33 +130,6 @@ class Core:
                 signed.string_to_sign,
             )
         return signed
-
-    def _sign(
-        self,
-        operation: Operation[Any],
-        credentials: Credentials,
-        *,
-        date: datetime,
-        nonce: str,
-    ) -> signing.SignedRequest:
-        return signing.sign_request(
-            access_key_id=credentials.access_key_id,
-            access_key_secret=credentials.access_key_secret,
-            security_token=credentials.security_token,
-            method="POST",
-            host=self.endpoint.host,
-            date=date,
-            nonce=nonce,
-            headers={
-                "x-acs-action": operation.action,
-                "x-acs-version": API_VERSION,
-                "accept": "application/json",
-                "user-agent": USER_AGENT,
-            },
-            body=form_encode(operation.params),
-            content_type=FORM_CONTENT_TYPE,
-            algorithm=self.algorithm,
-        )
 
     def parse(
         self,
@@ -161,79 +151,61 @@ class Core:
         say how far off the local clock is.
         """
         try:
-            return self._parse(operation, status, headers, body, credentials, sent_date)
+            known = credentials.secrets()
+            data = _decode(status, headers, body, known)
+            request_id = data.get("RequestId")
+            request_id = scrub(request_id, known) if isinstance(request_id, str) else None
+            gateway_code = data.get("Code")
+            code = data.get("ResponseCode")
+            retry_after = parse_retry_after(headers) if status != 200 or code != "OK" else None
+            if isinstance(gateway_code, str) and gateway_code and not isinstance(code, str):
+                error = _gateway_error(status, gateway_code, data, request_id, known, retry_after)
+                if gateway_code == "InvalidTimeStamp.Expired":
+                    error.hint = _skew_hint(sent_date, headers.get("date")) or error.hint
+                raise error
+            if isinstance(code, str) and code and code != "OK":
+                description = _text(data.get("ResponseDescription"), known) or "no description"
+                raise error_class_for(code, http_status=status, business=True)(
+                    description,
+                    code=code,
+                    request_id=request_id,
+                    http_status=status,
+                    retry_after=retry_after,
+                )
+            if code != "OK" or status >= 400:
+                what = (
+                    "ResponseCode OK"
+                    if code == "OK"
+                    else "neither an error code nor a ResponseCode"
+                )
+                raise MalformedResponseError(
+                    f"{operation.action} answered HTTP {status} with {what}",
+                    http_status=status,
+                    excerpt=_excerpt(body, known),
+                    request_id=request_id,
+                )
+            try:
+                result = operation.parse(data, body)
+            except BadField as exc:
+                fault = scrub(str(exc), known)
+                raise MalformedResponseError(
+                    f"{operation.action} answered OK with a malformed field: {fault}",
+                    http_status=status,
+                    excerpt=_excerpt(body, known),
+                    request_id=request_id,
+                ) from None
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s accepted, request id %s", operation.action, request_id)
+            return result
         except MalformedResponseError as error:
             if not operation.billed:
                 # The "outcome unknown" advice is for sends; this call sent nothing.
                 error.hint = f"{operation.action} sends no message: it is safe to call it again"
             raise
 
-    def _parse(
-        self,
-        operation: Operation[T],
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        credentials: Credentials,
-        sent_date: str | None,
-    ) -> T:
-        known = credentials.secrets()
-        data = _decode(status, headers, body, known)
-        request_id = _text(data.get("RequestId"), known)
-        gateway_code = data.get("Code")
-        code = data.get("ResponseCode")
-        retry_after = parse_retry_after(headers) if status != 200 or code != "OK" else None
-        if isinstance(gateway_code, str) and gateway_code and not isinstance(code, str):
-            error = _gateway_error(status, gateway_code, data, request_id, known, retry_after)
-            if gateway_code == "InvalidTimeStamp.Expired":
-                error.hint = _skew_hint(sent_date, headers.get("date")) or error.hint
-            raise error
-        if isinstance(code, str) and code and code != "OK":
-            description = _text(data.get("ResponseDescription"), known) or "no description"
-            raise error_class_for(code, http_status=status, business=True)(
-                description,
-                code=code,
-                request_id=request_id,
-                http_status=status,
-                retry_after=retry_after,
-            )
-        if code != "OK" or status >= 400:
-            what = "ResponseCode OK" if code == "OK" else "neither an error code nor a ResponseCode"
-            raise MalformedResponseError(
-                f"{operation.action} answered HTTP {status} with {what}",
-                http_status=status,
-                excerpt=_excerpt(body, known),
-                request_id=request_id,
-            )
-        try:
-            result = operation.parse(data, body)
-        except BadField as exc:
-            raise MalformedResponseError(
-                f"{operation.action} answered OK with a malformed field: {scrub(str(exc), known)}",
-                http_status=status,
-                excerpt=_excerpt(body, known),
-                request_id=request_id,
-            ) from None
-        logger.debug("%s accepted, request id %s", operation.action, request_id)
-        return result
-
 
 def _text(value: object, known: tuple[str, ...]) -> str | None:
     return scrub(value, known) if isinstance(value, str) else None
-
-
-def _loads(body: bytes) -> Any:
-    """``json.loads(body)``, with a shortcut for the UTF-8 the service sends.
-
-    ``json.loads`` on bytes first sniffs for UTF-16 and UTF-32 and a BOM; a
-    body that decodes as UTF-8 and parses that way is the same document, and
-    anything else (a BOM, another encoding, bad JSON) goes to ``json.loads``
-    itself, so the result and the errors are those of ``json.loads(body)``.
-    """
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):
-        return json.loads(body)
 
 
 def _excerpt(body: bytes, known: tuple[str, ...]) -> str:
@@ -243,10 +215,18 @@ def _excerpt(body: bytes, known: tuple[str, ...]) -> str:
 def _decode(
     status: int, headers: Mapping[str, str], body: bytes, known: tuple[str, ...]
 ) -> dict[str, Any]:
+    # json.loads(body) with a shortcut for the UTF-8 the service sends: on bytes,
+    # json.loads first sniffs for UTF-16, UTF-32 and a BOM. A body that decodes
+    # as UTF-8 and parses is the same document; anything else (a BOM, another
+    # encoding, bad JSON) goes to json.loads itself, so the result and the
+    # outcome are those of json.loads(body).
     try:
-        data = _loads(body)
+        data = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
-        data = None
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            data = None
     if isinstance(data, dict):
         return data
     xml = _xml_error(body) if body.lstrip().startswith(b"<") else None

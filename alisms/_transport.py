@@ -71,11 +71,6 @@ class Answer:
         return f"Answer(status={self.status!r}, {len(self.body)} bytes)"
 
 
-def _answer(response: httpx.Response) -> Answer:
-    # One pass over httpx's headers: its own lookups decode every header each time.
-    return Answer(response.status_code, dict(response.headers.items()), response.content)
-
-
 class NoCookies(http.cookiejar.CookieJar):
     """A cookie jar that keeps nothing, for the httpx clients alisms makes itself.
 
@@ -100,10 +95,6 @@ class NoCookies(http.cookiejar.CookieJar):
 def _target(url: str) -> httpx.URL:
     """``url`` parsed once: httpx parses a ``str`` URL anew on every request (about 9 µs)."""
     return httpx.URL(url)
-
-
-def _request(url: str, signed: SignedRequest) -> tuple[httpx.URL, Mapping[str, str], bytes]:
-    return _target(url), signed.headers, signed.body
 
 
 def _closed(url: str) -> TransportError:
@@ -157,28 +148,31 @@ def _failure(exc: BaseException, url: str, *, not_sent: bool) -> TransportError:
 
 def send(client: httpx.Client, url: str, signed: SignedRequest, timeout: Timeout) -> Answer:
     """POST ``signed`` to ``url`` with ``client`` and return the whole answer."""
-    target, headers, body = _request(url, signed)
     if client.is_closed:
         raise _closed(url)
     try:
-        response = client.post(target, content=body, headers=headers, timeout=timeout)
+        response = client.post(
+            _target(url), content=signed.body, headers=signed.headers, timeout=timeout
+        )
     except httpx.HTTPError as exc:
         raise transport_error(exc, url) from None
-    return _answer(response)
+    # One pass over httpx's headers: its own lookups decode every header each time.
+    return Answer(response.status_code, dict(response.headers.items()), response.content)
 
 
 async def send_async(
     client: httpx.AsyncClient, url: str, signed: SignedRequest, timeout: Timeout
 ) -> Answer:
     """POST ``signed`` to ``url`` with ``client`` and return the whole answer, without blocking."""
-    target, headers, body = _request(url, signed)
     if client.is_closed:
         raise _closed(url)
     try:
-        response = await client.post(target, content=body, headers=headers, timeout=timeout)
+        response = await client.post(
+            _target(url), content=signed.body, headers=signed.headers, timeout=timeout
+        )
     except httpx.HTTPError as exc:
         raise transport_error(exc, url) from None
-    return _answer(response)
+    return Answer(response.status_code, dict(response.headers.items()), response.content)
 
 
 # -- aiohttp -----------------------------------------------------------------------
