@@ -40,6 +40,7 @@ from alisms._errors import (
     ThrottlingError,
 )
 from alisms._ratelimit import DEFAULT_RATE_LIMITS, RateLimiter, limiters
+from alisms._record import Record
 from alisms._results import (
     BatchSendResult,
     ConversionResult,
@@ -96,7 +97,7 @@ DEFAULT_DEADLINE: Final = 30.0
 """Seconds one call may take in all, retries and waits included."""
 
 
-class _Settings:
+class _Settings(Record):
     """Everything a facade needs that is not I/O; shared by Client and AsyncClient.
 
     Never changed once made: :meth:`replace` makes a new one.
@@ -112,6 +113,16 @@ class _Settings:
         "retry",
         "timeout",
     )
+    _fields = ("core", "credentials", "timeout", "retry", "deadline", "limits")
+
+    core: _core.Core
+    credentials: CredentialsProvider
+    timeout: httpx.Timeout
+    retry: Retry
+    deadline: float | None
+    limits: Mapping[str, RateLimiter]
+    endpoint: Endpoint
+    _longest_timeout: float
 
     def __init__(
         self,
@@ -122,25 +133,15 @@ class _Settings:
         deadline: float | None,
         limits: Mapping[str, RateLimiter],
     ) -> None:
-        self.core: Final = core
-        self.endpoint: Final[Endpoint] = core.endpoint
-        self.credentials: Final = credentials
-        self.timeout: Final = timeout
-        self.retry: Final = retry
-        self.deadline: Final = deadline
-        self.limits: Final = limits
+        for name, value in zip(
+            self._fields, (core, credentials, timeout, retry, deadline, limits), strict=True
+        ):
+            object.__setattr__(self, name, value)
+        # Derived, kept for every call's use.
+        object.__setattr__(self, "endpoint", core.endpoint)
         phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-        self._longest_timeout: Final = (
-            math.inf if None in phases else max(p for p in phases if p is not None)
-        )
-
-    def _fields(self) -> tuple[object, ...]:
-        return (self.core, self.credentials, self.timeout, self.retry, self.deadline, self.limits)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not _Settings:
-            return NotImplemented
-        return self._fields() == other._fields()
+        longest = math.inf if None in phases else max(p for p in phases if p is not None)
+        object.__setattr__(self, "_longest_timeout", longest)
 
     __hash__ = None  # type: ignore[assignment]  # limits is a dict: unhashable, like the fields
 

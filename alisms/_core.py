@@ -22,6 +22,7 @@ from alisms._config import Endpoint
 from alisms._credentials import Credentials
 from alisms._errors import APIError, CredentialsError, MalformedResponseError, error_class_for
 from alisms._operations import API_VERSION, BadField, Operation
+from alisms._record import Record
 from alisms._retry import parse_retry_after
 from alisms._version import __version__
 
@@ -76,19 +77,20 @@ def scrub(text: str, secrets_: Iterable[str]) -> str:
     return text
 
 
-class Core:
+class Core(Record):
     """What a client knows that is not I/O: where to send and how to sign."""
 
     __slots__ = ("algorithm", "endpoint")
+    _fields = ("endpoint", "algorithm")
+
+    endpoint: Endpoint
+    algorithm: signing.Algorithm
 
     def __init__(
         self, endpoint: Endpoint, algorithm: signing.Algorithm = signing.DEFAULT_ALGORITHM
     ) -> None:
-        self.endpoint: Final = endpoint
-        self.algorithm: Final = algorithm
-
-    def __repr__(self) -> str:
-        return f"Core(endpoint={self.endpoint!r}, algorithm={self.algorithm!r})"
+        object.__setattr__(self, "endpoint", endpoint)
+        object.__setattr__(self, "algorithm", algorithm)
 
     def sign(
         self,
@@ -153,8 +155,7 @@ class Core:
         try:
             known = credentials.secrets()
             data = _decode(status, headers, body, known)
-            request_id = data.get("RequestId")
-            request_id = scrub(request_id, known) if isinstance(request_id, str) else None
+            request_id = _text(data.get("RequestId"), known)
             gateway_code = data.get("Code")
             code = data.get("ResponseCode")
             retry_after = parse_retry_after(headers) if status != 200 or code != "OK" else None

@@ -93,22 +93,17 @@ def send_message_to_globe(
     channel_id: object = None,
 ) -> Operation[SendResult]:
     """Validate a single send and return its operation."""
-    # The checks run in parameter order (the first bad one is reported), an
-    # optional one only for a value given (every check passes None through).
-    params = {"To": check.phone_number(to), "Message": check.message_text(message)}
-    if from_ is not None and (sender := check.sender_id(from_)) is not None:
-        params["From"] = sender
-    if type is not None and (kind := check.message_type(type, _SEND_TYPES)) is not None:
-        params["Type"] = kind
-    if task_id is not None and (task := check.task_id(task_id)) is not None:
-        params["TaskId"] = task
-    if (
-        validity_period is not None
-        and (period := check.validity_period(validity_period)) is not None
-    ):
-        params["ValidityPeriod"] = period
-    if channel_id is not None and (channel := check.channel_id(channel_id)) is not None:
-        params["ChannelId"] = channel
+    params = _optional(
+        {
+            "To": check.phone_number(to),
+            "Message": check.message_text(message),
+            "From": check.sender_id(from_),
+            "Type": check.message_type(type, _SEND_TYPES),
+            "TaskId": check.task_id(task_id),
+            "ValidityPeriod": check.validity_period(validity_period),
+            "ChannelId": check.channel_id(channel_id),
+        }
+    )
     return Operation("SendMessageToGlobe", params, _parse_send, billed=True)
 
 
@@ -321,7 +316,7 @@ def _number_detail(data: Mapping[str, Any]) -> NumberDetail | None:
     detail = data.get("NumberDetail")
     if detail is None:
         return None
-    if type(detail) is not dict and not isinstance(detail, Mapping):
+    if not isinstance(detail, Mapping):
         raise BadField(f"NumberDetail is {_describe(detail)}, not an object")
     return build(
         NumberDetail,
@@ -358,19 +353,8 @@ def _parse_send(data: Mapping[str, Any], body: bytes) -> SendResult:
         and len(segments) <= _MAX_DIGITS
         and (detail is None or type(detail) is dict)
     ):
-        number_detail = None
-        if detail is not None:
-            carrier, region = detail.get("Carrier"), detail.get("Region")
-            country = detail.get("Country")
-            if not (
-                (carrier is None or type(carrier) is str)
-                and (region is None or type(region) is str)
-                and (country is None or type(country) is str)
-            ):
-                return _parse_send_checked(data, body)
-            number_detail = build(
-                NumberDetail, {"carrier": carrier, "region": region, "country": country}
-            )
+        # A malformed NumberDetail raises the BadField the checked decoder would.
+        number_detail = None if detail is None else _number_detail(data)
         return build(
             SendResult,
             {

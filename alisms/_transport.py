@@ -71,6 +71,11 @@ class Answer:
         return f"Answer(status={self.status!r}, {len(self.body)} bytes)"
 
 
+def _answer(response: httpx.Response) -> Answer:
+    # One pass over httpx's headers: its own lookups decode every header each time.
+    return Answer(response.status_code, dict(response.headers.items()), response.content)
+
+
 class NoCookies(http.cookiejar.CookieJar):
     """A cookie jar that keeps nothing, for the httpx clients alisms makes itself.
 
@@ -156,8 +161,7 @@ def send(client: httpx.Client, url: str, signed: SignedRequest, timeout: Timeout
         )
     except httpx.HTTPError as exc:
         raise transport_error(exc, url) from None
-    # One pass over httpx's headers: its own lookups decode every header each time.
-    return Answer(response.status_code, dict(response.headers.items()), response.content)
+    return _answer(response)
 
 
 async def send_async(
@@ -172,7 +176,7 @@ async def send_async(
         )
     except httpx.HTTPError as exc:
         raise transport_error(exc, url) from None
-    return Answer(response.status_code, dict(response.headers.items()), response.content)
+    return _answer(response)
 
 
 # -- aiohttp -----------------------------------------------------------------------

@@ -685,9 +685,10 @@ _SIGNED_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
 
 # An AccessKey secret -> an HMAC-SHA256 object keyed with it and fed nothing,
 # copied for each signature: keying HMAC again on every call costs a third of
-# the HMAC. The secret is held here as long as the client holds it; the cache
-# keeps the last _KEYED_MAX secrets (emptied when full) so rotated STS
-# secrets do not pile up.
+# the HMAC. Like the parsed RSA keys, a secret stays here after its client is
+# closed, until the cache fills: it holds at most _KEYED_MAX secrets and is
+# emptied when full, so rotated STS secrets do not pile up. Nothing here is
+# ever logged or shown (an hmac object's repr holds no key).
 _KEYED_MAX: Final = 16
 _KEYED_SHA256: dict[str, hmac.HMAC] = {}
 
